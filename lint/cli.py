@@ -1,0 +1,304 @@
+"""The `holdfast` command line.
+
+Subcommands are loaded lazily from the module that owns them (`fix` from the
+fixing engine, `plan`/`apply` from the live-host package), so `holdfast lint` in a
+pre-commit hook never imports the Docker SDK. Every usage, configuration or
+input error is ONE line on stderr and exit code 2; never a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any, Callable
+
+import click
+
+from holdfast import __version__
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+_LAZY_COMMANDS = {
+    "lint": "holdfast.cli:lint_command",
+    "fix": "holdfast.fix_cli:fix_command",
+    "rules": "holdfast.cli:rules_command",
+    "rule": "holdfast.cli:rule_command",
+    "plugins": "holdfast.cli:plugins_command",
+    "plan": "holdfast.apply.cli:plan_command",
+    "apply": "holdfast.apply.cli:apply_command",
+    "inspect": "holdfast.apply.inspect_cli:inspect_command",
+}
+
+
+class UserError(Exception):
+    """Anything the user must correct: printed as one line, exit code 2."""
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(_LAZY_COMMANDS))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.commands:
+            return self.commands[name]
+        target = _LAZY_COMMANDS.get(name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith("holdfast"):
+                return None  # not built yet in this installation
+            raise
+        return getattr(module, attr)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="holdfast")
+def cli() -> None:
+    """Lint and fix Docker Compose files so that databases keep their data."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run click without its own exit handling, so every error is one line."""
+    try:
+        code = cli.main(args=argv, prog_name="holdfast", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.Abort:
+        click.echo("holdfast: aborted", err=True)
+        code = EXIT_USAGE
+    except click.ClickException as exc:
+        click.echo(f"holdfast: error: {exc.format_message()}", err=True)
+        code = EXIT_USAGE
+    except UserError as exc:
+        click.echo(f"holdfast: error: {exc}", err=True)
+        code = EXIT_USAGE
+    except BrokenPipeError:
+        code = EXIT_OK
+    except KeyboardInterrupt:
+        click.echo("holdfast: interrupted", err=True)
+        code = 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
+        if os.environ.get("HOLDFAST_DEBUG"):
+            raise
+        click.echo(f"holdfast: internal error: {type(exc).__name__}: {exc} (set HOLDFAST_DEBUG=1 for a traceback)", err=True)
+        code = EXIT_USAGE
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def user_errors(func: Callable[..., int]) -> Callable[..., None]:
+    """Turn the project's known error types into UserError and the return value into the exit code."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        from holdfast.config import ConfigError
+        from holdfast.discovery import DiscoveryError
+        from holdfast.document import DocumentError
+
+        try:
+            code = func(*args, **kwargs)
+        except (ConfigError, DiscoveryError, DocumentError, ValueError, OSError) as exc:
+            raise UserError(str(exc)) from None
+        raise click.exceptions.Exit(code)
+
+    return wrapper
+
+
+# ----------------------------------------------------------------- shared options
+def selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--select/--ignore/--extend-select/--config, shared by lint and fix."""
+    options = [
+        click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Configuration file (default: nearest .holdfast.toml or pyproject.toml [tool.holdfast])."),
+        click.option("--select", default=None, help="Comma-separated rule codes or prefixes to enable (replaces the defaults)."),
+        click.option("--extend-select", default=None, help="Comma-separated codes to enable in addition."),
+        click.option("--ignore", default=None, help="Comma-separated codes to disable."),
+        click.option("-f", "--file", "files", multiple=True, type=click.Path(dir_okay=False), help="Compose files of ONE project, merged in order like `docker compose -f`."),
+        click.option("--stdin-filename", default=None, help="The name to report for standard input (`-`)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _codes(value: str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    return tuple(code.strip().upper() for code in value.split(",") if code.strip())
+
+
+def build_config(paths: tuple[str, ...], config_path: str | None, select: str | None, extend_select: str | None, ignore: str | None, fail_level: str | None = None) -> Any:
+    from holdfast.config import load_config
+    from holdfast.model import Severity
+
+    start = next((p for p in paths if p != "-"), None) or os.getcwd()
+    config = load_config(config_path, start=start)
+    changes: dict[str, Any] = {}
+    if select is not None:
+        changes["select"] = _codes(select)
+    if extend_select is not None:
+        changes["extend_select"] = config.extend_select + (_codes(extend_select) or ())
+    if ignore is not None:
+        changes["ignore"] = config.ignore + (_codes(ignore) or ())
+    if fail_level is not None:
+        changes["fail_level"] = Severity.parse(fail_level)
+    return config.with_overrides(**changes)
+
+
+def collect_projects(paths: tuple[str, ...], files: tuple[str, ...], config: Any) -> list[Any]:
+    """The projects to lint: explicit -f files form one project; PATHS are discovered and grouped."""
+    from holdfast.discovery import ProjectFiles, default_files, discover, group_projects
+
+    projects = []
+    if files:
+        for path in files:
+            if path != "-" and not os.path.isfile(path):
+                raise UserError(f"{path}: no such file")
+        projects.append(ProjectFiles(list(files), set(files)))
+    if paths:
+        projects.extend(group_projects(discover(list(paths), config.is_excluded)))
+    if not projects:
+        found = default_files(os.getcwd())
+        projects.append(ProjectFiles(found, set(found)))
+    return projects
+
+
+def read_stdin(projects: list[Any], stdin_filename: str | None) -> tuple[str, bytes] | None:
+    if any("-" in p.files for p in projects):
+        return (stdin_filename or "-", sys.stdin.buffer.read())
+    return None
+
+
+def choose_color(option: str, output: str | None) -> bool:
+    if option == "always":
+        return True
+    if option == "never" or output or os.environ.get("NO_COLOR"):
+        return False
+    return sys.stdout.isatty()
+
+
+# --------------------------------------------------------------------------- lint
+@click.command("lint")
+@click.argument("paths", nargs=-1, type=click.Path())
+@selection_options
+@click.option("--format", "output_format", default="text", show_default=True, help="text, concise, json, sarif, github, gitlab, or auto (github under GitHub Actions, else text).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write the report to a file instead of standard output.")
+@click.option("--fail-level", type=click.Choice(["error", "warning", "info"]), default=None, help="Lowest severity that makes the exit code 1 (default: error).")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--statistics", is_flag=True, help="Show counts per rule instead of each finding.")
+@click.option("--color", "color_option", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
+@user_errors
+def lint_command(paths: tuple[str, ...], files: tuple[str, ...], config_path: str | None, select: str | None, extend_select: str | None, ignore: str | None, stdin_filename: str | None, output_format: str, output: str | None, fail_level: str | None, exit_zero: bool, statistics: bool, color_option: str) -> int:
+    """Check compose files (folders are searched; no PATHS: the current project)."""
+    from holdfast.engine import Linter, exit_code
+
+    config = build_config(paths + files, config_path, select, extend_select, ignore, fail_level)
+    projects = collect_projects(paths, files, config)
+    stdin = read_stdin(projects, stdin_filename)
+    linter = Linter(config)
+    findings, sources, displayed = [], {}, []
+    for project in projects:
+        result = linter.lint_files(project, stdin)
+        findings.extend(result.findings)
+        for path, document in result.documents.items():
+            sources[path] = document.text
+        displayed.extend(stdin[0] if p == "-" and stdin else p for p in project.files if p in project.requested or p == "-")
+    write_report(findings, linter, sources, displayed, config, output_format, output, statistics, choose_color(color_option, output))
+    return EXIT_OK if exit_zero else exit_code(findings, config.fail_level)
+
+
+def write_report(findings: list[Any], linter: Any, sources: dict[str, str], files: list[str], config: Any, output_format: str, output: str | None, statistics: bool, color: bool) -> None:
+    from holdfast.model import Report
+    from holdfast.reporters import load_reporter
+
+    name = output_format
+    if name == "auto":
+        name = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
+    reporter = load_reporter(name, linter.plugins.reporters())
+    report = Report(
+        findings=sorted(findings, key=lambda f: f.sort_key()),
+        rules=linter.rules,
+        files=files,
+        sources=sources,
+        tool_version=__version__,
+        fail_level=config.fail_level,
+        color=color,
+        statistics=statistics,
+        notices=list(dict.fromkeys(linter.notices)),
+    )
+    text = reporter.render(report)
+    if name in ("json", "sarif", "gitlab"):
+        for notice in report.notices:
+            click.echo(f"holdfast: warning: {notice}", err=True)
+    if output:
+        from holdfast.fileio import write_text_atomic
+
+        write_text_atomic(output, text)
+    else:
+        click.echo(text, nl=not text.endswith("\n"))
+
+
+# -------------------------------------------------------------------- rules & docs
+@click.command("rules")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False))
+@user_errors
+def rules_command(config_path: str | None) -> int:
+    """List every rule: code, name, severity, fixable, enabled."""
+    from holdfast.config import load_config
+    from holdfast.engine import Linter
+
+    config = load_config(config_path)
+    linter = Linter(config, with_fixes=False)
+    rows = [("code", "name", "severity", "fixable", "enabled")]
+    for code, rule in sorted(linter.rules.items()):
+        severity = config.severity.get(code, rule.severity).label
+        rows.append((code, rule.name, severity, "yes" if rule.fixable else "no", "yes" if config.is_selected(code, rule.enabled_by_default) else "no"))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+    for notice in linter.notices:
+        click.echo(f"holdfast: warning: {notice}", err=True)
+    return EXIT_OK
+
+
+@click.command("rule")
+@click.argument("code")
+@user_errors
+def rule_command(code: str) -> int:
+    """Show a rule's documentation."""
+    import inspect
+
+    from holdfast.config import Config
+    from holdfast.engine import Linter
+
+    linter = Linter(Config(), with_fixes=False)
+    rule = linter.rules.get(code.upper())
+    if rule is None:
+        raise UserError(f"no rule {code!r} (see `holdfast rules`)")
+    doc = inspect.cleandoc(rule.__doc__ or rule.name)
+    header = f"{rule.code} {rule.name} ({rule.severity.label}{', fixable' if rule.fixable else ''}{'' if rule.enabled_by_default else ', off by default'})"
+    click.echo(f"{header}\n\n{doc}")
+    return EXIT_OK
+
+
+@click.command("plugins")
+@user_errors
+def plugins_command() -> int:
+    """List the plugins that loaded (and those that failed)."""
+    from holdfast.plugins import load_plugins
+
+    plugins = load_plugins()
+    rules = plugins.rules()
+    for item in plugins.loaded:
+        origin = f"{item.distribution} {item.version}" if item.distribution else "?"
+        status = f"FAILED: {item.error}" if item.error else "ok"
+        click.echo(f"{item.name:<12} {item.value:<32} {origin:<24} {status}")
+    click.echo(f"{len(rules)} rules from {sum(1 for p in plugins.loaded if not p.error)} plugins")
+    return EXIT_OK
+
+
+for _command in (lint_command, rules_command, rule_command, plugins_command):
+    cli.add_command(_command)

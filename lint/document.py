@@ -1,0 +1,440 @@
+"""One compose file: its exact text, its YAML nodes with positions, and plain data.
+
+The file is parsed ONCE with ruamel's composer (pure Python, YAML 1.2). The node
+graph carries start/end marks for every key, value and list item, which is what
+findings and text edits need. The plain data (dicts, lists, scalars) is built
+from the same nodes here, so merge keys, duplicate keys and alias expansion are
+under our control: duplicates become HF003 findings instead of exceptions, and an
+alias bomb is refused by measuring the expanded size before building anything.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+MAX_FILE_BYTES = 4 * 1024 * 1024
+MAX_EXPANDED_NODES = 500_000
+
+_TAG = "tag:yaml.org,2002:"
+_MERGE_TAG = _TAG + "merge"
+
+
+@dataclass(frozen=True)
+class Span:
+    """1-based line/column range plus character offsets into the document text."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class LoadProblem:
+    """A problem found while reading the file (HF001 syntax, HF002 shape, HF003 duplicates)."""
+
+    code: str
+    message: str
+    line: int
+    column: int
+    end_line: int | None = None
+    end_column: int | None = None
+    yaml_path: tuple[Any, ...] = ()
+
+
+class ComposeDocument:
+    """A compose file as text, nodes and plain data.
+
+    `data` is None when the file could not be parsed; `problems` then says why.
+    """
+
+    def __init__(self, path: str, text: str, *, has_bom: bool = False, real_path: str | None = None):
+        self.path = path  # as displayed in findings (as given on the command line)
+        self.real_path = os.path.abspath(real_path or path) if real_path or path != "-" else None
+        self.text = text
+        self.has_bom = has_bom
+        self.newline = "\r\n" if "\r\n" in text[:65536] else "\n"
+        self.root: Node | None = None
+        self.data: Any = None
+        self.problems: list[LoadProblem] = []
+        self._line_starts: list[int] | None = None
+        self._parse()
+
+    # ------------------------------------------------------------------ loading
+    @classmethod
+    def from_path(cls, path: str, display: str | None = None, max_bytes: int = MAX_FILE_BYTES) -> "ComposeDocument":
+        """Read a file; unreadable or oversized files raise `DocumentError` (exit 2 in the CLI)."""
+        try:
+            size = os.path.getsize(path)
+        except OSError as exc:
+            raise DocumentError(f"{display or path}: cannot read: {exc.strerror or exc}") from None
+        if size > max_bytes:
+            doc = cls.__new__(cls)
+            doc._init_empty(display or path, path)
+            doc.problems.append(
+                LoadProblem("HF001", f"file is {size / 1048576:.1f} MiB, larger than the {max_bytes // 1048576} MiB limit; not parsed", 1, 1)
+            )
+            return doc
+        try:
+            with open(path, "rb") as handle:
+                raw = handle.read()
+        except OSError as exc:
+            raise DocumentError(f"{display or path}: cannot read: {exc.strerror or exc}") from None
+        return cls.from_bytes(raw, display or path, real_path=path)
+
+    @classmethod
+    def from_bytes(cls, raw: bytes, path: str, real_path: str | None = None) -> "ComposeDocument":
+        has_bom = raw.startswith(b"\xef\xbb\xbf")
+        if has_bom:
+            raw = raw[3:]
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = raw.count(b"\n", 0, exc.start) + 1
+            column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+            doc = cls.__new__(cls)
+            doc._init_empty(path, real_path)
+            doc.text = raw.decode("utf-8", errors="replace")
+            doc.has_bom = has_bom
+            doc.problems.append(LoadProblem("HF001", f"invalid UTF-8 byte 0x{raw[exc.start]:02x}; compose files must be UTF-8", line, column))
+            return doc
+        return cls(path, text, has_bom=has_bom, real_path=real_path)
+
+    def _init_empty(self, path: str, real_path: str | None) -> None:
+        self.path = path
+        self.real_path = os.path.abspath(real_path) if real_path else None
+        self.text = ""
+        self.has_bom = False
+        self.newline = "\n"
+        self.root = None
+        self.data = None
+        self.problems = []
+        self._line_starts = None
+
+    def _parse(self) -> None:
+        from ruamel.yaml import YAML
+        from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+        text = self.text
+        if text.startswith("\ufeff"):  # a BOM that survived decoding elsewhere
+            text = text[1:]
+            self.text = text
+            self.has_bom = True
+        try:
+            self.root = YAML(typ="safe", pure=True).compose(text)
+        except MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = (mark.line + 1) if mark is not None else 1
+            column = (mark.column + 1) if mark is not None else 1
+            problem = exc.problem or exc.context or "invalid YAML"
+            if "\t" in problem or "'\\t'" in problem:
+                problem = "a TAB character where YAML allows only spaces"
+            elif exc.context and exc.problem and "single document" in exc.context:
+                problem = "more than one YAML document; a compose file is a single document"
+            self.problems.append(LoadProblem("HF001", f"YAML syntax error: {problem}", line, column))
+            return
+        except YAMLError as exc:  # pragma: no cover - defensive: unmarked YAML errors
+            self.problems.append(LoadProblem("HF001", f"YAML syntax error: {exc}", 1, 1))
+            return
+        except RecursionError:
+            self.problems.append(LoadProblem("HF001", "YAML nesting is too deep", 1, 1))
+            return
+        if self.root is None:
+            self.problems.append(LoadProblem("HF002", "the file is empty; a compose file is a mapping with a `services` key", 1, 1))
+            return
+        size = _expanded_size(self.root, MAX_EXPANDED_NODES)
+        if size < 0 or size > MAX_EXPANDED_NODES:
+            why = "an alias refers to itself" if size < 0 else f"aliases expand to more than {MAX_EXPANDED_NODES} nodes (an alias bomb?)"
+            self.problems.append(LoadProblem("HF001", f"{why}; not evaluated", 1, 1))
+            self.root = None
+            return
+        builder = _Builder(self)
+        self.data = builder.build(self.root)
+        if not isinstance(self.data, dict):
+            span = self.span(self.root)
+            kind = type(self.data).__name__ if self.data is not None else "null"
+            self.problems.append(LoadProblem("HF002", f"the top level is a {_kind_name(kind)}, not a mapping", span.line, span.column))
+
+    # ---------------------------------------------------------------- positions
+    @property
+    def line_starts(self) -> list[int]:
+        if self._line_starts is None:
+            starts = [0]
+            starts.extend(m.end() for m in re.finditer("\n", self.text))
+            self._line_starts = starts
+        return self._line_starts
+
+    def offset(self, line: int, column: int) -> int:
+        """Character offset of a 1-based line and column."""
+        starts = self.line_starts
+        line = max(1, min(line, len(starts)))
+        return starts[line - 1] + column - 1
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """1-based line and column of a character offset."""
+        import bisect
+
+        index = bisect.bisect_right(self.line_starts, offset) - 1
+        return index + 1, offset - self.line_starts[index] + 1
+
+    def lines(self) -> list[str]:
+        """The text's lines without their line breaks."""
+        return self.text.splitlines()
+
+    def line_text(self, line: int) -> str:
+        starts = self.line_starts
+        if not 1 <= line <= len(starts):
+            return ""
+        end = starts[line] if line < len(starts) else len(self.text)
+        return self.text[starts[line - 1] : end].rstrip("\r\n")
+
+    def span(self, node: Node) -> Span:
+        """The exact range of a node; for block collections the end is trimmed to real content."""
+        start, end = node.start_mark, node.end_mark
+        end_index = end.index
+        if isinstance(node, (MappingNode, SequenceNode)) and node.flow_style is not True:
+            end_index = _content_end(self.text, start.index, end_index)
+        end_line, end_column = self.position(end_index)
+        return Span(start.line + 1, start.column + 1, end_line, end_column, start.index, end_index)
+
+    # ------------------------------------------------------------------- lookup
+    def pair(self, *yaml_path: Any) -> tuple[Node | None, Node | None]:
+        """The (key node, value node) at a YAML path, following merge keys.
+
+        Integers index sequences. A key found only through `<<: *anchor` is
+        returned where the anchor defines it, which is where a fix must go.
+        """
+        node: Node | None = self.root
+        key_node: Node | None = None
+        for step in yaml_path:
+            if node is None:
+                return None, None
+            if isinstance(step, int) and isinstance(node, SequenceNode):
+                if not -len(node.value) <= step < len(node.value):
+                    return None, None
+                key_node, node = None, node.value[step]
+            elif isinstance(node, MappingNode):
+                found = find_key(node, step)
+                if found is None:
+                    return None, None
+                key_node, node = found
+            else:
+                return None, None
+        return key_node, node
+
+    def node(self, *yaml_path: Any) -> Node | None:
+        return self.pair(*yaml_path)[1]
+
+    def locate(self, *yaml_path: Any) -> Span:
+        """Best span for a YAML path: its key, else its value, else the nearest parent that exists."""
+        path = list(yaml_path)
+        while path:
+            key_node, value_node = self.pair(*path)
+            if key_node is not None:
+                return self.span(key_node)
+            if value_node is not None:
+                return self.span(value_node)
+            path.pop()
+        if self.root is not None:
+            return self.span(self.root)
+        return Span(1, 1, 1, 1, 0, 0)
+
+
+class DocumentError(Exception):
+    """The file cannot be read at all (missing, unreadable): a usage error, not a finding."""
+
+
+def find_key(mapping: MappingNode, key: Any) -> tuple[Node, Node] | None:
+    """Find a key in a mapping node, explicit keys first, then merge sources in order."""
+    merges: list[Node] = []
+    for key_node, value_node in mapping.value:
+        if key_node.tag == _MERGE_TAG:
+            merges.append(value_node)
+        elif isinstance(key_node, ScalarNode) and _scalar_equals(key_node, key):
+            return key_node, value_node
+    for source in merges:
+        for candidate in source.value if isinstance(source, SequenceNode) else [source]:
+            if isinstance(candidate, MappingNode):
+                found = find_key(candidate, key)
+                if found is not None:
+                    return found
+    return None
+
+
+def iter_pairs(mapping: MappingNode) -> Iterator[tuple[Node, Node]]:
+    """The explicit (non-merge) key/value pairs of a mapping node."""
+    for key_node, value_node in mapping.value:
+        if key_node.tag != _MERGE_TAG:
+            yield key_node, value_node
+
+
+def _scalar_equals(node: ScalarNode, key: Any) -> bool:
+    if isinstance(key, str):
+        return node.value == key
+    return _scalar(node) == key
+
+
+def _kind_name(kind: str) -> str:
+    return {"list": "list", "str": "string", "int": "number", "float": "number", "bool": "boolean"}.get(kind, kind)
+
+
+def _content_end(text: str, start: int, end: int) -> int:
+    """Trim trailing blank lines and comments that the parser counts into a block node."""
+    end = min(end, len(text))
+    while end > start:
+        line_start = text.rfind("\n", start, end - 1) + 1 if end - 1 > start else start
+        segment = text[line_start:end]
+        stripped = segment.strip()
+        if stripped == "" or (stripped.startswith("#") and line_start > start):
+            end = line_start
+            while end > start and text[end - 1] in "\r\n":
+                end -= 1
+            continue
+        break
+    return end
+
+
+def _expanded_size(root: Node, limit: int) -> int:
+    """Number of nodes after expanding aliases, computed over the DAG without expanding it.
+
+    Returns -1 when an alias refers to a node that contains it (infinite expansion).
+    """
+    sizes: dict[int, int] = {}
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if key in sizes and not done:
+            continue
+        if isinstance(node, ScalarNode):
+            sizes[key] = 1
+            continue
+        children = [c for pair in node.value for c in pair] if isinstance(node, MappingNode) else list(node.value)
+        if done:
+            total = 1
+            for child in children:
+                child_size = sizes.get(id(child), 1)
+                if child_size < 0:
+                    return -1
+                total += child_size
+                if total > limit:
+                    return total
+            sizes[key] = total
+        else:
+            sizes[key] = -1  # in progress: meeting it again as a child means a cycle
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if id(c) not in sizes)
+    return sizes.get(id(root), 1)
+
+
+_INT_RE = re.compile(r"^[-+]?(0|[1-9][0-9_]*)$")
+
+
+def _scalar(node: ScalarNode) -> Any:
+    """Convert a scalar by its resolved YAML 1.2 tag (what Compose's Go parser does)."""
+    tag, value = node.tag, node.value
+    if tag == _TAG + "str" or node.style is not None:
+        return value
+    if tag == _TAG + "null":
+        return None
+    if tag == _TAG + "bool":
+        return value.lower() in ("true", "yes", "on", "y")
+    if tag == _TAG + "int":
+        text = value.replace("_", "")
+        try:
+            if text.lower().startswith(("0x", "-0x", "+0x")):
+                return int(text, 16)
+            if text.lower().startswith(("0o", "-0o", "+0o")):
+                return int(text, 8)
+            if text.lower().startswith(("0b", "-0b", "+0b")):
+                return int(text, 2)
+            return int(text, 10)
+        except ValueError:
+            return value
+    if tag == _TAG + "float":
+        lowered = value.lower()
+        if lowered in (".inf", "+.inf"):
+            return math.inf
+        if lowered == "-.inf":
+            return -math.inf
+        if lowered == ".nan":
+            return math.nan
+        try:
+            return float(value.replace("_", ""))
+        except ValueError:
+            return value
+    return value  # timestamps, binary and custom tags stay text
+
+
+class _Builder:
+    """Builds plain data from nodes, resolving merge keys and reporting duplicate keys."""
+
+    def __init__(self, document: ComposeDocument):
+        self.document = document
+        self.memo: dict[int, Any] = {}
+
+    def build(self, node: Node, path: tuple[Any, ...] = ()) -> Any:
+        key = id(node)
+        if key in self.memo:  # an alias: share the value (size was bounded beforehand)
+            return self.memo[key]
+        if isinstance(node, ScalarNode):
+            value = _scalar(node)
+        elif isinstance(node, SequenceNode):
+            value = []
+            self.memo[key] = value
+            value.extend(self.build(item, path + (i,)) for i, item in enumerate(node.value))
+        else:
+            value = {}
+            self.memo[key] = value
+            self._fill_mapping(node, value, path)
+        self.memo[key] = value
+        return value
+
+    def _fill_mapping(self, node: MappingNode, out: dict[Any, Any], path: tuple[Any, ...]) -> None:
+        merged: dict[Any, Any] = {}
+        seen: dict[Any, Node] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+                for source in sources:
+                    built = self.build(source, path)
+                    if not isinstance(built, dict):
+                        span = self.document.span(source)
+                        self.document.problems.append(
+                            LoadProblem("HF001", "a merge key `<<` must refer to a mapping", span.line, span.column, yaml_path=path)
+                        )
+                        continue
+                    for k, v in built.items():
+                        merged.setdefault(k, v)  # earlier sources win, as in YAML's merge spec
+                continue
+            key = self.build(key_node, path) if not isinstance(key_node, ScalarNode) else _scalar(key_node)
+            if isinstance(key, (dict, list)):
+                span = self.document.span(key_node)
+                self.document.problems.append(LoadProblem("HF001", "a mapping key must be a scalar", span.line, span.column, yaml_path=path))
+                continue
+            if key in seen:
+                first = seen[key]
+                span = self.document.span(key_node)
+                self.document.problems.append(
+                    LoadProblem(
+                        "HF003",
+                        f"duplicate key `{key}` (first defined on line {first.start_mark.line + 1}); Compose rejects the file",
+                        span.line,
+                        span.column,
+                        span.end_line,
+                        span.end_column,
+                        yaml_path=path + (key,),
+                    )
+                )
+            seen[key] = key_node
+            out[key] = self.build(value_node, path + (key,))
+        for k, v in merged.items():
+            out.setdefault(k, v)

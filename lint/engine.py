@@ -1,0 +1,274 @@
+"""The lint run: files -> projects -> rules -> findings, filtered by config and suppressions.
+
+This is the one place that decides which findings a user sees: rule selection,
+severity overrides, per-file ignores, inline suppressions (and HF000 for the
+ones that matched nothing), and which findings carry a fix.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterable
+
+from holdfast.config import Config, ConfigError
+from holdfast.discovery import ProjectFiles
+from holdfast.document import ComposeDocument, Span
+from holdfast.model import Finding, Fix, Rule, Severity
+from holdfast.project import Origin, Project
+from holdfast.suppressions import Suppression, parse_suppressions
+
+if TYPE_CHECKING:  # pragma: no cover
+    from holdfast.knowledge import Knowledge
+    from holdfast.plugins import PluginSet
+
+
+@dataclass
+class LintContext:
+    """What a rule sees: the project, the documents to check, knowledge and its options."""
+
+    project: Project
+    documents: list[ComposeDocument]  # every document of the project (rules report anywhere; the engine filters)
+    knowledge: "Knowledge"
+    config: Config
+    rule: type[Rule]
+    options: dict[str, Any]
+
+    def finding(
+        self,
+        where: ComposeDocument | Origin,
+        yaml_path: tuple[Any, ...] = (),
+        message: str = "",
+        *,
+        service: str | None = None,
+        data: dict[str, Any] | None = None,
+        span: Span | None = None,
+        plan: bool = False,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> Finding:
+        """A finding of the running rule, located at a YAML path (or an explicit span/line)."""
+        if isinstance(where, Origin):
+            document, yaml_path = where.document, where.path + tuple(yaml_path)
+        else:
+            document = where
+        if span is None:
+            if line is not None:
+                offset = document.offset(line, column or 1)
+                span = Span(line, column or 1, line, (column or 1), offset, offset)
+            else:
+                span = document.locate(*yaml_path)
+        return Finding(
+            code=self.rule.code,
+            name=self.rule.name,
+            severity=self.rule.severity,
+            message=message,
+            path=document.path,
+            line=span.line,
+            column=span.column,
+            end_line=span.end_line,
+            end_column=span.end_column,
+            service=service,
+            yaml_path=tuple(yaml_path),
+            plan=plan,
+            data=data or {},
+        )
+
+
+@dataclass
+class LintResult:
+    findings: list[Finding]
+    documents: dict[str, ComposeDocument]  # displayed path -> document (for reporters and fixes)
+    notices: list[str] = field(default_factory=list)
+
+
+class Linter:
+    """Holds what is expensive to build once per run: plugins, rules, knowledge, fixers."""
+
+    def __init__(self, config: Config, plugins: "PluginSet | None" = None, *, with_fixes: bool = True):
+        from holdfast.plugins import load_plugins
+
+        self.config = config
+        self.plugins = plugins or load_plugins()
+        self.rules: dict[str, type[Rule]] = self.plugins.rules()
+        self.notices = list(self.plugins.warnings)
+        self.with_fixes = with_fixes
+        self._knowledge: Knowledge | None = None
+        self._fixers: list[Any] | None = None
+        self._check_options()
+
+    # ------------------------------------------------------------------ setup
+    @property
+    def knowledge(self) -> "Knowledge":
+        if self._knowledge is None:
+            from holdfast.knowledge import Knowledge, builtin_entries, entry_from_config
+
+            entries = list(builtin_entries())
+            entries.extend(self.plugins.images())
+            for name, table in self.config.images.items():
+                try:
+                    entries.append(entry_from_config(name, table))
+                except ValueError as exc:
+                    raise ConfigError(f"{self.config.path or 'configuration'}: {exc}") from None
+            self._knowledge = Knowledge(entries)
+        return self._knowledge
+
+    @property
+    def fixers(self) -> list[Any]:
+        if self._fixers is None:
+            self._fixers = self.plugins.fixers()
+        return self._fixers
+
+    def _check_options(self) -> None:
+        for code, options in self.config.rule_options.items():
+            rule = self.rules.get(code)
+            if rule is None:
+                raise ConfigError(f"{self.config.path or 'configuration'}: [tool.holdfast.rules.{code}]: no such rule")
+            unknown = sorted(set(options) - set(rule.options))
+            if unknown:
+                known = ", ".join(sorted(rule.options)) or "none"
+                raise ConfigError(f"{self.config.path or 'configuration'}: unknown option '{unknown[0]}' for {code} (known: {known})")
+
+    def selected_rules(self) -> list[type[Rule]]:
+        return [rule for code, rule in sorted(self.rules.items()) if self.config.is_selected(code, rule.enabled_by_default)]
+
+    def options_for(self, rule: type[Rule]) -> dict[str, Any]:
+        options = dict(rule.options)
+        options.update(self.config.rule_options.get(rule.code, {}))
+        if rule.code.startswith("HF1"):
+            options.setdefault("persistence", self.config.persistence)
+        return options
+
+    # -------------------------------------------------------------------- run
+    def load_documents(self, files: ProjectFiles, stdin: tuple[str, bytes] | None = None) -> list[ComposeDocument]:
+        documents = []
+        for path in files.files:
+            if path == "-" and stdin is not None:
+                name, raw = stdin
+                documents.append(ComposeDocument.from_bytes(raw, name, real_path=os.path.abspath(name) if name != "-" else None))
+            else:
+                documents.append(ComposeDocument.from_path(path, max_bytes=self.config.max_file_size))
+        return documents
+
+    def lint_files(self, files: ProjectFiles, stdin: tuple[str, bytes] | None = None, project_dir: str | None = None) -> LintResult:
+        documents = self.load_documents(files, stdin)
+        requested = {d.path for d, p in zip(documents, files.files) if p in files.requested or p == "-"}
+        return self.lint_documents(documents, requested, project_dir=project_dir or files.directory)
+
+    def lint_documents(self, documents: list[ComposeDocument], requested: set[str], project_dir: str | None = None) -> LintResult:
+        parsed = [d for d in documents if d.data is not None and isinstance(d.data, dict)]
+        project_ok = len(parsed) == len(documents)
+        directory = project_dir
+        if directory is None:
+            first = documents[0]
+            directory = os.path.dirname(first.real_path) if first.real_path else os.getcwd()
+        project = Project.load(parsed or documents[:1], directory=directory) if parsed else Project("", directory, [], {})
+        all_documents = list(documents) + [d for d in project.extra_documents if d not in documents]
+        findings: list[Finding] = []
+        for rule in self.selected_rules():
+            if rule.scope == "project" and not project_ok:
+                continue
+            ctx = LintContext(project, all_documents, self.knowledge, self.config, rule, self.options_for(rule))
+            try:
+                findings.extend(rule().check(ctx))
+            except Exception as exc:  # noqa: BLE001 - a rule bug becomes a notice, not a traceback
+                self.notices.append(f"rule {rule.code} failed on {documents[0].path}: {type(exc).__name__}: {exc}")
+        findings = [f for f in findings if f.path in requested]
+        for finding in findings:
+            override = self.config.severity.get(finding.code)
+            if override is not None:
+                finding.severity = override
+        findings = [f for f in findings if not self.config.ignored_for_file(f.code, f.path)]
+        by_path = {d.path: d for d in all_documents}
+        findings = self._apply_suppressions(findings, [by_path[p] for p in requested if p in by_path], project)
+        if self.with_fixes:
+            self._attach_fixes(findings, by_path)
+        findings.sort(key=Finding.sort_key)
+        return LintResult(findings, by_path, self.notices)
+
+    # ----------------------------------------------------------- suppressions
+    def _apply_suppressions(self, findings: list[Finding], documents: list[ComposeDocument], project: Project) -> list[Finding]:
+        kept: list[Finding] = []
+        suppressions: dict[str, list[Suppression]] = {}
+        spans: dict[tuple[str, str], tuple[int, int]] = {}
+        for document in documents:
+            service_lines: dict[int, str] = {}
+            services = document.data.get("services") if isinstance(document.data, dict) else None
+            if isinstance(services, dict):
+                for name in services:
+                    key_node, value_node = document.pair("services", name)
+                    if key_node is not None:
+                        service_lines[key_node.start_mark.line + 1] = str(name)
+                        end = document.span(value_node).end_line if value_node is not None else key_node.start_mark.line + 1
+                        spans[(document.path, str(name))] = (key_node.start_mark.line + 1, end)
+            suppressions[document.path] = parse_suppressions(document, service_lines)
+        for finding in findings:
+            suppressed = False
+            for item in suppressions.get(finding.path, []):
+                if not item.covers(finding.code):
+                    continue
+                hit = item.file_wide or item.line == finding.line
+                if not hit and item.service is not None:
+                    start, end = spans.get((finding.path, item.service), (0, -1))
+                    hit = finding.service == item.service or start <= finding.line <= end
+                if hit:
+                    item.used.add(finding.code)
+                    suppressed = True
+            if not suppressed:
+                kept.append(finding)
+        unused_rule = self.rules.get("HF000")
+        if unused_rule is not None and self.config.is_selected("HF000", unused_rule.enabled_by_default):
+            for path, items in suppressions.items():
+                for item in items:
+                    if item.used:
+                        continue
+                    codes = item.codes or ("all codes",)
+                    # a code that did not run cannot prove the suppression useless
+                    ran = [c for c in item.codes if c in self.rules and self.config.is_selected(c, self.rules[c].enabled_by_default)]
+                    if item.codes and not ran:
+                        continue
+                    what = "file-ignore" if item.file_wide else "ignore"
+                    line = item.comment_line
+                    kept.append(
+                        Finding(
+                            "HF000",
+                            unused_rule.name,
+                            self.config.severity.get("HF000", unused_rule.severity),
+                            f"unused suppression `{what}[{', '.join(codes)}]`: nothing to suppress here",
+                            path,
+                            line,
+                            item.column,
+                            line,
+                            item.end_column,
+                        )
+                    )
+        return kept
+
+    # ------------------------------------------------------------------ fixes
+    def _attach_fixes(self, findings: Iterable[Finding], documents: dict[str, ComposeDocument]) -> None:
+        for finding in findings:
+            document = documents.get(finding.path)
+            if document is None:
+                continue
+            for fixer in self.fixers:
+                if finding.code not in getattr(fixer, "codes", ()):
+                    continue
+                try:
+                    fix: Fix | None = fixer.edit(document, finding, self.fix_options())
+                except Exception as exc:  # noqa: BLE001 - a fixer bug must not hide the finding
+                    self.notices.append(f"fixer for {finding.code} failed on {finding.path}: {type(exc).__name__}: {exc}")
+                    continue
+                if fix is not None:
+                    finding.fix = fix
+                    break
+
+    def fix_options(self) -> dict[str, Any]:
+        return {
+            "bind_root": self.config.fix_bind_root,
+            "persistence": self.config.fix_persistence,
+            "knowledge": self.knowledge,
+        }
+
+
+def exit_code(findings: list[Finding], fail_level: Severity) -> int:
+    return 1 if any(f.severity >= fail_level for f in findings) else 0

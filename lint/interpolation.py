@@ -1,0 +1,165 @@
+"""Compose variable interpolation and `.env` files.
+
+Compose substitutes `${VAR}` forms in every string VALUE of the file (not in keys)
+before it merges files. holdfast does the same, from the process environment over
+the project's `.env`, so that `image: postgres:${PG_TAG:-16}` is understood. A
+variable that is unset and has no default becomes "" (as Compose does, with a
+warning); such names are collected so that rules can avoid guessing.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+
+class InterpolationError(ValueError):
+    """A `${VAR:?message}` whose variable is missing, or a malformed `${`."""
+
+
+@dataclass
+class Interpolator:
+    env: Mapping[str, str]
+    missing: set[str] = field(default_factory=set)
+    errors: list[str] = field(default_factory=list)
+
+    def text(self, value: str) -> str:
+        """Interpolate one string; malformed or required-but-missing forms are recorded, not raised."""
+        if "$" not in value:
+            return value
+        try:
+            result, _ = self._expand(value, 0, stop=None)
+        except InterpolationError as exc:
+            self.errors.append(str(exc))
+            return value
+        return result
+
+    def data(self, value: Any) -> Any:
+        """Interpolate every string value inside plain data (keys are left alone)."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {k: self.data(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.data(v) for v in value]
+        return value
+
+    # A small recursive-descent expander: `stop` is the character ending a nested default.
+    def _expand(self, s: str, i: int, stop: str | None) -> tuple[str, int]:
+        out: list[str] = []
+        n = len(s)
+        while i < n:
+            c = s[i]
+            if stop is not None and c == stop:
+                return "".join(out), i
+            if c != "$":
+                out.append(c)
+                i += 1
+                continue
+            if i + 1 < n and s[i + 1] == "$":
+                out.append("$")
+                i += 2
+                continue
+            if i + 1 < n and s[i + 1] == "{":
+                value, i = self._braced(s, i + 2)
+                out.append(value)
+                continue
+            j = i + 1
+            while j < n and (s[j].isalnum() or s[j] == "_"):
+                j += 1
+            if j == i + 1:  # a lone "$" is kept as is
+                out.append("$")
+                i += 1
+                continue
+            out.append(self._lookup(s[i + 1 : j]))
+            i = j
+        if stop is not None:
+            raise InterpolationError(f"unterminated `${{` in {s!r}")
+        return "".join(out), i
+
+    def _braced(self, s: str, i: int) -> tuple[str, int]:
+        j = i
+        while j < len(s) and (s[j].isalnum() or s[j] == "_"):
+            j += 1
+        name = s[i:j]
+        if not name:
+            raise InterpolationError(f"invalid interpolation format in {s!r}")
+        if j >= len(s):
+            raise InterpolationError(f"unterminated `${{` in {s!r}")
+        if s[j] == "}":
+            return self._lookup(name), j + 1
+        for op in (":-", ":?", ":+", "-", "?", "+"):
+            if s.startswith(op, j):
+                arg, end = self._expand(s, j + len(op), stop="}")
+                return self._apply(name, op, arg), end + 1
+        raise InterpolationError(f"invalid interpolation format for `{name}` in {s!r}")
+
+    def _apply(self, name: str, op: str, arg: str) -> str:
+        value = self.env.get(name)
+        unset_or_empty = value is None or value == ""
+        if op == ":-":
+            return arg if unset_or_empty else value  # type: ignore[return-value]
+        if op == "-":
+            return arg if value is None else value
+        if op == ":+":
+            return "" if unset_or_empty else arg
+        if op == "+":
+            return "" if value is None else arg
+        missing = unset_or_empty if op == ":?" else value is None
+        if missing:
+            self.missing.add(name)
+            raise InterpolationError(f"required variable {name} is missing a value: {arg or 'no message'}")
+        return value  # type: ignore[return-value]
+
+    def _lookup(self, name: str) -> str:
+        value = self.env.get(name)
+        if value is None:
+            self.missing.add(name)
+            return ""
+        return value
+
+
+def read_env_file(path: str) -> dict[str, str]:
+    """Parse a Compose `.env` file: KEY=VALUE lines, `export`, quotes and comments.
+
+    A missing file is an empty environment. Values in double quotes understand
+    \\n escapes; single quotes are literal; unquoted values end at ` #`.
+    """
+    try:
+        with open(path, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+    except (OSError, UnicodeDecodeError):
+        return {}
+    env: dict[str, str] = {}
+    for raw in lines:
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[7:].lstrip()
+        key, sep, value = line.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            continue
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            quote, value = value[0], value[1:-1]
+            if quote == '"':
+                value = value.replace("\\n", "\n").replace('\\"', '"')
+        else:
+            hash_at = value.find(" #")
+            if hash_at >= 0:
+                value = value[:hash_at].rstrip()
+        env[key] = value
+    return env
+
+
+def project_environment(project_dir: str, env_files: list[str] | None = None) -> dict[str, str]:
+    """The variables Compose would use: the project's `.env` (or given files) under the process environment."""
+    env: dict[str, str] = {}
+    files = env_files if env_files is not None else [os.path.join(project_dir, ".env")]
+    for path in files:
+        env.update(read_env_file(path))
+    env.update(os.environ)
+    return env

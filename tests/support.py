@@ -1,0 +1,30 @@
+"""Helpers shared by the test modules (on pytest's pythonpath as `support`)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+CORPUS = SHARED / "corpus" / "public"
+EXAMPLES = ROOT / "examples"
+SEED = EXAMPLES / "mastodon-v1.3.2" / "docker-compose.yml"
+
+
+def shared_or_skip(*parts: str) -> Path:
+    """A path under ../shared, or skip the test saying why (the folder ships beside the repository)."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is absent: the shared corpus and schemas live beside the repository in ../shared")
+    return path
+
+
+def docker_ok() -> bool:
+    """True when a Docker engine answers."""
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
