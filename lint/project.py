@@ -109,6 +109,14 @@ class Project:
         return project
 
 
+def is_legacy_v1(data: Any) -> bool:
+    """The 2014-2016 format: services at the top level, no `services:`/`version:` keys."""
+    if not isinstance(data, dict) or not data or "services" in data or "version" in data:
+        return False
+    values = [v for k, v in data.items() if not str(k).startswith("x-")]
+    return bool(values) and all(isinstance(v, dict) and ("image" in v or "build" in v) for v in values)
+
+
 def project_name(directory: str, env: dict[str, str], declared: str | None = None) -> str:
     """Compose's project name: COMPOSE_PROJECT_NAME, the file's `name:`, else the folder name, normalised."""
     raw = env.get("COMPOSE_PROJECT_NAME") or declared or os.path.basename(os.path.abspath(directory))
@@ -131,13 +139,16 @@ class _Loader:
         if isinstance(name, str) and self.declared_name is None:
             self.declared_name = interp.text(name)
         self._includes(document, data.get("include"), depth)
+        prefix: tuple[Any, ...] = ("services",)
         services = data.get("services")
+        if is_legacy_v1(data):
+            prefix, services = (), {k: v for k, v in data.items() if not str(k).startswith("x-")}
         if isinstance(services, dict):
             for service_name, raw in services.items():
                 if not isinstance(raw, dict):
                     continue
                 config = interp.data(raw)
-                origin = Origin(document, ("services", service_name))
+                origin = Origin(document, prefix + (service_name,))
                 config, origins, mount_origins = self._resolve_extends(document, service_name, config, origin, interp, set())
                 self._merge_service(str(service_name), config, origin, origins, mount_origins)
         volumes = data.get("volumes")
@@ -146,14 +157,18 @@ class _Loader:
                 self.project.volumes[str(key)] = value if isinstance(value, dict) else {}
         self.project.missing_variables |= interp.missing
 
-    def _load(self, path: str, origin: Origin) -> ComposeDocument | None:
+    def _load(self, path: str, origin: Origin, what: str) -> ComposeDocument | None:
         real = os.path.abspath(path)
         if real in self.cache:
             return self.cache[real]
+        if not os.path.isfile(real):
+            base = os.path.dirname(origin.document.real_path) if origin.document.real_path else os.getcwd()
+            self.project.problems.append(ProjectProblem(origin, f"{what} file {os.path.relpath(real, base)} does not exist"))
+            return None
         try:
             document = ComposeDocument.from_path(real, display=os.path.relpath(real))
         except DocumentError as exc:
-            self.project.problems.append(ProjectProblem(origin, str(exc).split(": ", 1)[-1]))
+            self.project.problems.append(ProjectProblem(origin, f"{what} file: {exc}"))
             return None
         self.cache[real] = document
         self.project.extra_documents.append(document)
@@ -189,7 +204,7 @@ class _Loader:
             inc_dir = os.path.join(base_dir, project_dir) if project_dir else os.path.dirname(resolved[0])
             inc_env = project_environment(inc_dir, [os.path.join(base_dir, f) for f in env_files] if env_files else None)
             for path in resolved:
-                included = self._load(path, origin)
+                included = self._load(path, origin, "`include`")
                 if included is not None:
                     self.merge_document(included, depth + 1, env=inc_env)
 
@@ -222,11 +237,11 @@ class _Loader:
         base_doc = document
         if isinstance(base_file, str):
             base_dir = os.path.dirname(document.real_path) if document.real_path else self.project.directory
-            loaded = self._load(os.path.join(base_dir, base_file), Origin(document, origin.path + ("extends", "file")))
+            loaded = self._load(os.path.join(base_dir, base_file), Origin(document, origin.path + ("extends", "file")), "`extends`")
             if loaded is None:
                 return config, origins, mount_origins
             base_doc = loaded
-        services = base_doc.data.get("services") if isinstance(base_doc.data, dict) else None
+        services = base_doc.data if is_legacy_v1(base_doc.data) else base_doc.data.get("services") if isinstance(base_doc.data, dict) else None
         base_raw = services.get(base_name) if isinstance(services, dict) else None
         if not isinstance(base_raw, dict):
             where = f" in {base_doc.path}" if base_doc is not document else ""
@@ -234,7 +249,7 @@ class _Loader:
                 ProjectProblem(Origin(document, origin.path + ("extends",)), f"`extends` names service `{base_name}`, which is not defined{where}")
             )
             return config, origins, mount_origins
-        base_origin = Origin(base_doc, ("services", base_name))
+        base_origin = Origin(base_doc, (() if is_legacy_v1(base_doc.data) else ("services",)) + (base_name,))
         base_config, base_origins, base_mounts = self._resolve_extends(base_doc, base_name, interp.data(base_raw), base_origin, interp, seen)
         local = {k: v for k, v in config.items() if k != "extends"}
         merged = merge_service_config(base_config, local)

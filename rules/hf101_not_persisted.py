@@ -73,23 +73,32 @@ class StatefulDataNotPersisted(Rule):
                 continue
             if image.stateful != "yes" and not ctx.options.get("maybe-stateful"):
                 continue
-            missed = {id(n.status) for n in near_misses(analysis, ctx.knowledge)}
-            lost = [s for s in analysis.unpersisted if s.state in ("image-volume", "container-layer") and id(s) not in missed]
-            if not lost:
-                continue
             service = analysis.service
             origin = service.primary
-            paths = ", ".join(s.data_path.path for s in lost)
-            where = describe_storage(lost[0])
-            message = f"{image.title} data in {paths} is not persisted: it is kept in {where}"
-            if len(image.layouts) > 1 and analysis.layout is image.layouts[0]:
-                others = [dp.mount_target for layout in image.layouts[1:] for dp in layout.data_paths if dp.role == "data"]
-                message += f" (the floating tag `{image.ref.tag or 'latest'}` may also mean {', '.join(others)})"
             block = find_commented_volumes(origin.document, service.name)
-            data = {"data_paths": [s.data_path.path for s in lost], "mount_targets": [s.data_path.mount_target for s in lost]}
+            layout, statuses = analysis.layout, analysis.statuses
+            block_persists = False
             if block is not None:
-                mounts = list(analysis.mounts) + list(block.mounts)
-                if all(path_status(s.data_path, mounts, analysis.layout.image_volumes).persisted for s in lost):
-                    message += f"; the commented-out `volumes:` block on lines {block.first_line}-{block.last_line} would persist it"
-                    data["commented_block"] = (block.first_line, block.last_line)
+                # A floating tag has several layouts: report the one the author's block was written for.
+                for candidate, _ in analysis.alternatives:
+                    mounts = list(analysis.mounts) + list(block.mounts)
+                    trial = [path_status(dp, mounts, candidate.image_volumes) for dp in candidate.data_paths if dp.role == "data"]
+                    if all(t.persisted for t in trial):
+                        layout = candidate
+                        statuses = next(st for lay, st in analysis.alternatives if lay is candidate)
+                        block_persists = True
+                        break
+            missed = {id(n.status) for n in near_misses(analysis, ctx.knowledge)}
+            lost = [s for s in statuses if s.state in ("image-volume", "container-layer") and id(s) not in missed]
+            if not lost:
+                continue
+            paths = ", ".join(s.data_path.path for s in lost)
+            message = f"{image.title} data in {paths} is not persisted: it is kept in {describe_storage(lost[0])}"
+            others = [dp.path for other in image.layouts if other is not layout for dp in other.data_paths if dp.role == "data"]
+            if others:
+                message += f" (the floating tag `{image.ref.tag or 'latest'}` may also mean {', '.join(others)})"
+            data = {"data_paths": [s.data_path.path for s in lost], "mount_targets": [s.data_path.mount_target for s in lost], "layout": layout.label}
+            if block is not None and block_persists:
+                message += f"; the commented-out `volumes:` block on lines {block.first_line}-{block.last_line} would persist it"
+                data["commented_block"] = (block.first_line, block.last_line)
             yield ctx.finding(origin, (), message, service=service.name, plan=True, data=data)

@@ -54,9 +54,12 @@ class StatefulImageUnpinnedMajor(Rule):
                 continue
             service = analysis.service
             tag = image.ref.tag or "latest (no tag)"
+            origin = service.origin("image")
+            value_node = origin.document.pair(*origin.path)[1]
             yield ctx.finding(
-                service.origin("image"),
+                origin,
                 (),
                 f"`{image.ref.raw}` does not pin a {image.title} major version (tag {tag}); a pull can start a new major on the existing data",
                 service=service.name,
+                span=origin.document.span(value_node) if value_node is not None else None,
             )

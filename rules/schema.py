@@ -50,6 +50,7 @@ class ComposeSchemaViolation(Rule):
 
     def check(self, ctx) -> Iterable[Finding]:
         from holdfast.document import Span
+        from holdfast.project import is_legacy_v1
         from holdfast.schema import schema_errors
 
         for document in ctx.documents:
@@ -57,7 +58,14 @@ class ComposeSchemaViolation(Rule):
                 if problem.code == self.code:
                     span = Span(problem.line, problem.column, problem.end_line or problem.line, problem.end_column or problem.column, 0, 0)
                     yield ctx.finding(document, problem.yaml_path, problem.message, span=span)
-            if isinstance(document.data, dict):
+            if is_legacy_v1(document.data):
+                yield ctx.finding(
+                    document,
+                    (),
+                    "legacy Compose file format v1 (services at the top level, no `services:` key); Compose v2 and later refuse it",
+                    line=1,
+                )
+            elif isinstance(document.data, dict):
                 for path, message in schema_errors(document.data):
                     service = path[1] if len(path) > 1 and path[0] == "services" else None
                     yield ctx.finding(document, path, message, service=service)
