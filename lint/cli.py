@@ -190,22 +190,19 @@ def choose_color(option: str, output: str | None) -> bool:
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @click.option("--statistics", is_flag=True, help="Show counts per rule instead of each finding.")
 @click.option("--color", "color_option", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
+@click.option("--no-cache", is_flag=True, help="Do not read or write the result cache (HOLDFAST_NO_CACHE=1).")
 @user_errors
-def lint_command(paths: tuple[str, ...], files: tuple[str, ...], config_path: str | None, select: str | None, extend_select: str | None, ignore: str | None, stdin_filename: str | None, output_format: str, output: str | None, fail_level: str | None, exit_zero: bool, statistics: bool, color_option: str) -> int:
+def lint_command(paths: tuple[str, ...], files: tuple[str, ...], config_path: str | None, select: str | None, extend_select: str | None, ignore: str | None, stdin_filename: str | None, output_format: str, output: str | None, fail_level: str | None, exit_zero: bool, statistics: bool, color_option: str, no_cache: bool) -> int:
     """Check compose files (folders are searched; no PATHS: the current project)."""
-    from holdfast.engine import Linter, exit_code
+    from holdfast.engine import Linter, exit_code, lint_many
 
+    if no_cache:
+        os.environ["HOLDFAST_NO_CACHE"] = "1"
     config = build_config(paths + files, config_path, select, extend_select, ignore, fail_level)
     projects = collect_projects(paths, files, config)
     stdin = read_stdin(projects, stdin_filename)
     linter = Linter(config)
-    findings, sources, displayed = [], {}, []
-    for project in projects:
-        result = linter.lint_files(project, stdin)
-        findings.extend(result.findings)
-        for path, document in result.documents.items():
-            sources[path] = document.text
-        displayed.extend(stdin[0] if p == "-" and stdin else p for p in project.files if p in project.requested or p == "-")
+    findings, sources, displayed = lint_many(linter, projects, stdin)
     write_report(findings, linter, sources, displayed, config, output_format, output, statistics, choose_color(color_option, output))
     return EXIT_OK if exit_zero else exit_code(findings, config.fail_level)
 

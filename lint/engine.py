@@ -270,5 +270,61 @@ class Linter:
         }
 
 
+PARALLEL_MIN_PROJECTS = 8
+
+# Set in the parent just before forking, read by the workers (fork shares it for free).
+_FORK_STATE: tuple["Linter", list[ProjectFiles], tuple[str, bytes] | None] | None = None
+
+
+def _lint_one(index: int) -> tuple[list[Finding], dict[str, str], list[str], list[str]]:
+    linter, projects, stdin = _FORK_STATE  # type: ignore[misc]
+    project = projects[index]
+    before = len(linter.notices)
+    result = linter.lint_files(project, stdin)
+    sources = {path: document.text for path, document in result.documents.items()}
+    displayed = [stdin[0] if p == "-" and stdin else p for p in project.files if p in project.requested or p == "-"]
+    return result.findings, sources, displayed, linter.notices[before:]
+
+
+def lint_many(linter: Linter, projects: list[ProjectFiles], stdin: tuple[str, bytes] | None = None) -> tuple[list[Finding], dict[str, str], list[str]]:
+    """Lint every project; many projects are spread over the CPUs with forked workers.
+
+    Parsing YAML in pure Python is the cost of a large run, and projects are
+    independent, so a CI check over a whole repository uses every core. Where
+    fork is unavailable (or for a handful of files) it runs in this process.
+    """
+    global _FORK_STATE
+    import multiprocessing
+
+    workers = min(os.cpu_count() or 1, 8)
+    results = []
+    use_pool = len(projects) >= PARALLEL_MIN_PROJECTS and workers > 1 and "fork" in multiprocessing.get_all_start_methods()
+    if use_pool:
+        from concurrent.futures import ProcessPoolExecutor
+
+        linter.knowledge  # noqa: B018 - build once before forking
+        _FORK_STATE = (linter, projects, stdin)
+        try:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+                results = list(pool.map(_lint_one, range(len(projects)), chunksize=max(1, len(projects) // (workers * 4))))
+        finally:
+            _FORK_STATE = None
+    else:
+        _FORK_STATE = (linter, projects, stdin)
+        try:
+            results = [_lint_one(i) for i in range(len(projects))]
+        finally:
+            _FORK_STATE = None
+    findings: list[Finding] = []
+    sources: dict[str, str] = {}
+    displayed: list[str] = []
+    for found, texts, shown, notices in results:
+        findings.extend(found)
+        sources.update(texts)
+        displayed.extend(shown)
+        linter.notices.extend(n for n in notices if n not in linter.notices)
+    return findings, sources, displayed
+
+
 def exit_code(findings: list[Finding], fail_level: Severity) -> int:
     return 1 if any(f.severity >= fail_level for f in findings) else 0

@@ -7,6 +7,8 @@ others still run.
 
 from __future__ import annotations
 
+import importlib
+import os
 import sys
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,13 +92,7 @@ def load_plugins(extra: list[Any] | None = None) -> PluginSet:
     manager.add_hookspecs(hookspecs)
     plugins = PluginSet(manager)
     for entry_point in _entry_points():
-        dist = getattr(entry_point, "dist", None)
-        info = LoadedPlugin(
-            entry_point.name,
-            entry_point.value,
-            getattr(dist, "name", None) if dist else None,
-            getattr(dist, "version", None) if dist else None,
-        )
+        info = LoadedPlugin(entry_point.name, entry_point.value, entry_point.distribution, entry_point.version)
         try:
             module = entry_point.load()
             if manager.is_registered(module) or manager.get_plugin(_plugin_name(entry_point)) is not None:
@@ -115,20 +111,82 @@ def load_plugins(extra: list[Any] | None = None) -> PluginSet:
     return plugins
 
 
-def _plugin_name(entry_point: Any) -> str:
-    dist = getattr(entry_point, "dist", None)
-    return f"{getattr(dist, 'name', '?')}:{entry_point.name}"
+def _plugin_name(entry_point: "EntryPoint") -> str:
+    return f"{entry_point.distribution or '?'}:{entry_point.name}"
 
 
-def _entry_points() -> list[Any]:
-    from importlib.metadata import entry_points
+@dataclass(frozen=True)
+class EntryPoint:
+    """One `holdfast` entry point, read straight from a distribution's metadata."""
 
-    if sys.version_info >= (3, 10):
-        found = list(entry_points(group=ENTRY_POINT_GROUP))
-    else:  # pragma: no cover
-        found = list(entry_points().get(ENTRY_POINT_GROUP, []))
-    # one distribution installed twice (editable + site) must not register twice
-    unique: dict[tuple[str, str], Any] = {}
-    for entry_point in found:
-        unique.setdefault((entry_point.name, entry_point.value), entry_point)
-    return list(unique.values())
+    name: str
+    value: str  # "package.module" or "package.module:attribute"
+    distribution: str | None
+    version: str | None
+
+    def load(self) -> Any:
+        module_name, _, attribute = self.value.partition(":")
+        obj: Any = importlib.import_module(module_name.strip())
+        for part in filter(None, attribute.strip().split(".")):
+            obj = getattr(obj, part)
+        return obj
+
+
+def _entry_points() -> list[EntryPoint]:
+    """Every entry point of the `holdfast` group on sys.path, first distribution of a name wins.
+
+    This reads `entry_points.txt` of each `*.dist-info`/`*.egg-info` folder
+    directly: importing importlib.metadata costs about as much as a whole lint of
+    one file, and a pre-commit hook pays start-up on every commit.
+    """
+    found: list[EntryPoint] = []
+    seen_distributions: set[str] = set()
+    seen_points: set[tuple[str, str]] = set()
+    for entry in sys.path:
+        directory = entry or os.getcwd()
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError:
+            continue
+        for folder in names:
+            if not folder.endswith((".dist-info", ".egg-info")):
+                continue
+            dist, version = _split_distribution(folder)
+            key = dist.lower().replace("-", "_").replace(".", "_")
+            if key in seen_distributions:
+                continue
+            seen_distributions.add(key)
+            try:
+                with open(os.path.join(directory, folder, "entry_points.txt"), encoding="utf-8") as handle:
+                    text = handle.read()
+            except OSError:
+                continue
+            for name, value in _group(text, ENTRY_POINT_GROUP):
+                if (name, value) not in seen_points:
+                    seen_points.add((name, value))
+                    found.append(EntryPoint(name, value, dist, version))
+    return found
+
+
+def _split_distribution(folder: str) -> tuple[str, str | None]:
+    stem = folder.rsplit(".", 1)[0]
+    name, _, rest = stem.partition("-")
+    version = rest.split("-", 1)[0] if rest else None
+    return name, version
+
+
+def _group(text: str, group: str) -> list[tuple[str, str]]:
+    """The `name = value` lines of one [group] section of an entry_points.txt."""
+    out: list[tuple[str, str]] = []
+    current = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            current = line[1:-1].strip()
+            continue
+        if current == group and "=" in line:
+            name, _, value = line.partition("=")
+            out.append((name.strip(), value.split("[", 1)[0].strip()))
+    return out

@@ -4,22 +4,38 @@ The validator is built once per process and only when a file is validated;
 jsonschema is imported lazily. Errors are turned into (YAML path, message) pairs
 that point at the OFFENDING KEY (an unknown key is reported on that key, not on
 its parent mapping) and name it.
+
+Results are cached on disk by content hash (like ruff's cache): a pre-commit hook
+re-linting unchanged files never pays for importing and running jsonschema.
+`HOLDFAST_NO_CACHE=1` (or `lint --no-cache`) turns the cache off;
+`HOLDFAST_CACHE_DIR` moves it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
 from functools import lru_cache
-from importlib import resources
 from typing import Any, Iterator
 
 
 
+# Package data sits beside the modules; a plain path avoids importing importlib.resources
+# (and tempfile) on every run.
+SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "compose-spec.json")
+
+
+@lru_cache(maxsize=1)
+def _schema_bytes() -> bytes:
+    with open(SCHEMA_PATH, "rb") as handle:
+        return handle.read()
+
+
 @lru_cache(maxsize=1)
 def compose_schema() -> dict[str, Any]:
-    with resources.files("holdfast.data").joinpath("compose-spec.json").open("r", encoding="utf-8") as handle:
-        return json.load(handle)
+    return json.loads(_schema_bytes())
 
 
 @lru_cache(maxsize=1)
@@ -38,11 +54,56 @@ def plain_copy(value: Any) -> Any:
     return value
 
 
+def cache_dir() -> str | None:
+    """Where cached results live, or None when caching is off."""
+    if os.environ.get("HOLDFAST_NO_CACHE"):
+        return None
+    explicit = os.environ.get("HOLDFAST_CACHE_DIR")
+    if explicit:
+        return explicit
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "holdfast")
+
+
+@lru_cache(maxsize=1)
+def _schema_digest() -> str:
+    from holdfast import __version__
+
+    return hashlib.sha256(__version__.encode() + b"\0" + _schema_bytes()).hexdigest()[:16]
+
+
 def schema_errors(data: Any) -> list[tuple[tuple[Any, ...], str]]:
-    """Every schema violation as (YAML path of the offending key or value, message)."""
+    """Every schema violation as (YAML path of the offending key or value, message), cached by content."""
+    plain = plain_copy(data)
+    directory = cache_dir()
+    if directory is None:
+        return _validate(plain)
+    try:
+        canonical = json.dumps(plain, sort_keys=True, default=str, separators=(",", ":"))
+    except (TypeError, ValueError):  # pragma: no cover - non-JSON data is validated uncached
+        return _validate(plain)
+    key = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    path = os.path.join(directory, "schema-" + _schema_digest(), key[:2], key + ".json")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return [(tuple(p), m) for p, m in json.load(handle)]
+    except (OSError, ValueError):
+        pass
+    errors = _validate(plain)
+    try:
+        from holdfast.fileio import write_text_atomic
+
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        write_text_atomic(path, json.dumps([[list(p), m] for p, m in errors]))
+    except OSError:
+        pass  # a read-only home is no reason to fail a lint
+    return errors
+
+
+def _validate(plain: Any) -> list[tuple[tuple[Any, ...], str]]:
     out: list[tuple[tuple[Any, ...], str]] = []
     seen: set[tuple[tuple[Any, ...], str]] = set()
-    for error in _validator().iter_errors(plain_copy(data)):
+    for error in _validator().iter_errors(plain):
         for path, message in _describe(error):
             if (path, message) not in seen:
                 seen.add((path, message))
