@@ -22,6 +22,7 @@ MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_EXPANDED_NODES = 500_000
 
 _TAG = "tag:yaml.org,2002:"
+_CONFLICT_MARKER = re.compile(r"^(<{7}|>{7})( |$)", re.MULTILINE)
 _MERGE_TAG = _TAG + "merge"
 
 
@@ -135,6 +136,11 @@ class ComposeDocument:
             line = (mark.line + 1) if mark is not None else 1
             column = (mark.column + 1) if mark is not None else 1
             problem = exc.problem or exc.context or "invalid YAML"
+            conflict = _CONFLICT_MARKER.search(text)
+            if conflict is not None:
+                line = text.count("\n", 0, conflict.start()) + 1
+                self.problems.append(LoadProblem("HF001", "unresolved git merge conflict marker (`<<<<<<<`); resolve the conflict first", line, 1))
+                return
             if "\t" in problem or "'\\t'" in problem:
                 problem = "a TAB character where YAML allows only spaces"
             elif exc.context and exc.problem and "single document" in exc.context:

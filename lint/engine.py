@@ -166,8 +166,8 @@ class Linter:
         all_documents = list(documents) + [d for d in project.extra_documents if d not in documents]
         findings: list[Finding] = []
         for rule in self.selected_rules():
-            if rule.scope == "project" and not project_ok:
-                continue
+            if rule.scope == "host" or (rule.scope == "project" and not project_ok):
+                continue  # host rules belong to `holdfast inspect`
             ctx = LintContext(project, all_documents, self.knowledge, self.config, rule, self.options_for(rule))
             try:
                 findings.extend(rule().check(ctx))
@@ -294,12 +294,12 @@ def lint_many(linter: Linter, projects: list[ProjectFiles], stdin: tuple[str, by
     fork is unavailable (or for a handful of files) it runs in this process.
     """
     global _FORK_STATE
-    import multiprocessing
 
     workers = min(os.cpu_count() or 1, 8)
     results = []
-    use_pool = len(projects) >= PARALLEL_MIN_PROJECTS and workers > 1 and "fork" in multiprocessing.get_all_start_methods()
+    use_pool = len(projects) >= PARALLEL_MIN_PROJECTS and workers > 1 and hasattr(os, "fork")
     if use_pool:
+        import multiprocessing  # only here: it costs more to import than linting one small file
         from concurrent.futures import ProcessPoolExecutor
 
         linter.knowledge  # noqa: B018 - build once before forking

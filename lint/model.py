@@ -8,7 +8,6 @@ lets plugins depend on a stable surface.
 from __future__ import annotations
 
 import enum
-import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable
 
@@ -90,6 +89,8 @@ class Finding:
     @property
     def fingerprint(self) -> str:
         """Stable across line shifts: code + path + YAML path, never line numbers."""
+        import hashlib
+
         key = "\x1f".join([self.code, self.path.replace("\\", "/"), *map(str, self.yaml_path)])
         return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
@@ -118,7 +119,8 @@ class Rule:
     groups: ClassVar[tuple[str, ...]] = ()
     options: ClassVar[dict[str, Any]] = {}  # option name -> default value
     # "document": runs on every file, even broken ones; "project": runs on the merged
-    # project view, only when every file of the project parsed.
+    # project view, only when every file of the project parsed; "host": findings about
+    # a live Docker host, produced by `holdfast inspect`, never by lint.
     scope: ClassVar[str] = "project"
 
     def check(self, ctx: "LintContext") -> Iterable[Finding]:  # pragma: no cover - abstract
