@@ -173,11 +173,12 @@ def read_stdin(projects: list[Any], stdin_filename: str | None) -> tuple[str, by
 
 
 def choose_color(option: str, output: str | None) -> bool:
+    """NO_COLOR always wins; `always` forces colour even into a pipe; `auto` means a terminal."""
+    if os.environ.get("NO_COLOR") or option == "never":
+        return False
     if option == "always":
         return True
-    if option == "never" or output or os.environ.get("NO_COLOR"):
-        return False
-    return sys.stdout.isatty()
+    return not output and sys.stdout.isatty()
 
 
 # --------------------------------------------------------------------------- lint
@@ -194,17 +195,45 @@ def choose_color(option: str, output: str | None) -> bool:
 @user_errors
 def lint_command(paths: tuple[str, ...], files: tuple[str, ...], config_path: str | None, select: str | None, extend_select: str | None, ignore: str | None, stdin_filename: str | None, output_format: str, output: str | None, fail_level: str | None, exit_zero: bool, statistics: bool, color_option: str, no_cache: bool) -> int:
     """Check compose files (folders are searched; no PATHS: the current project)."""
-    from holdfast.engine import Linter, exit_code, lint_many
+    from holdfast.engine import lint_many
 
     if no_cache:
         os.environ["HOLDFAST_NO_CACHE"] = "1"
     config = build_config(paths + files, config_path, select, extend_select, ignore, fail_level)
     projects = collect_projects(paths, files, config)
     stdin = read_stdin(projects, stdin_filename)
-    linter = Linter(config)
-    findings, sources, displayed = lint_many(linter, projects, stdin)
-    write_report(findings, linter, sources, displayed, config, output_format, output, statistics, choose_color(color_option, output))
-    return EXIT_OK if exit_zero else exit_code(findings, config.fail_level)
+    load = None if config_path else (lambda start: build_config((start,), None, select, extend_select, ignore, fail_level))
+    jobs = assign_linters(projects, config, load)
+    findings, sources, displayed, failing = lint_many(jobs, stdin)
+    write_report(findings, jobs[0][0], sources, displayed, config, output_format, output, statistics, choose_color(color_option, output))
+    return EXIT_OK if exit_zero or not failing else EXIT_FINDINGS
+
+
+def assign_linters(projects: list[Any], first_config: Any, load: Callable[[str], Any] | None) -> list[tuple[Any, Any]]:
+    """Pair each project with a Linter for the configuration nearest to its files.
+
+    pre-commit passes files from all over a repository at once; each must be judged
+    by its own folder's configuration, not by the first file's. With `--config`
+    (`load` is None) one configuration serves every project. Plugins load once.
+    """
+    from holdfast.config import find_config_file
+    from holdfast.engine import Linter
+
+    first = Linter(first_config)
+    linters: dict[str | None, Any] = {first_config.path: first}
+    jobs = []
+    for project in projects:
+        linter = first
+        if load is not None:
+            start = next((f for f in project.files if f != "-"), None) or os.getcwd()
+            found = find_config_file(start)
+            key = os.path.abspath(found[0]) if found else None
+            if key not in linters:
+                linters[key] = Linter(load(start), plugins=first.plugins)
+            linter = linters[key]
+        jobs.append((linter, project))
+    return jobs
+
 
 
 def write_report(findings: list[Any], linter: Any, sources: dict[str, str], files: list[str], config: Any, output_format: str, output: str | None, statistics: bool, color: bool) -> None:
@@ -235,7 +264,7 @@ def write_report(findings: list[Any], linter: Any, sources: dict[str, str], file
 
         write_text_atomic(output, text)
     else:
-        click.echo(text, nl=not text.endswith("\n"))
+        click.echo(text, nl=not text.endswith("\n"), color=color)
 
 
 # -------------------------------------------------------------------- rules & docs

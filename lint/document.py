@@ -78,12 +78,7 @@ class ComposeDocument:
         except OSError as exc:
             raise DocumentError(f"{display or path}: cannot read: {exc.strerror or exc}") from None
         if size > max_bytes:
-            doc = cls.__new__(cls)
-            doc._init_empty(display or path, path)
-            doc.problems.append(
-                LoadProblem("HF001", f"file is {size / 1048576:.1f} MiB, larger than the {max_bytes // 1048576} MiB limit; not parsed", 1, 1)
-            )
-            return doc
+            return cls._too_large(display or path, path, size, max_bytes)
         try:
             with open(path, "rb") as handle:
                 raw = handle.read()
@@ -92,7 +87,9 @@ class ComposeDocument:
         return cls.from_bytes(raw, display or path, real_path=path)
 
     @classmethod
-    def from_bytes(cls, raw: bytes, path: str, real_path: str | None = None) -> "ComposeDocument":
+    def from_bytes(cls, raw: bytes, path: str, real_path: str | None = None, max_bytes: int | None = None) -> "ComposeDocument":
+        if max_bytes is not None and len(raw) > max_bytes:
+            return cls._too_large(path, real_path, len(raw), max_bytes)
         has_bom = raw.startswith(b"\xef\xbb\xbf")
         if has_bom:
             raw = raw[3:]
@@ -108,6 +105,13 @@ class ComposeDocument:
             doc.problems.append(LoadProblem("HF001", f"invalid UTF-8 byte 0x{raw[exc.start]:02x}; compose files must be UTF-8", line, column))
             return doc
         return cls(path, text, has_bom=has_bom, real_path=real_path)
+
+    @classmethod
+    def _too_large(cls, path: str, real_path: str | None, size: int, max_bytes: int) -> "ComposeDocument":
+        doc = cls.__new__(cls)
+        doc._init_empty(path, real_path)
+        doc.problems.append(LoadProblem("HF001", f"file is {_size(size)}, larger than the {_size(max_bytes)} limit (max-file-size); not parsed", 1, 1))
+        return doc
 
     def _init_empty(self, path: str, real_path: str | None) -> None:
         self.path = path
@@ -133,6 +137,8 @@ class ComposeDocument:
             self.root = YAML(typ="safe", pure=True).compose(text)
         except MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
+            if exc.context_mark is not None and "end of stream" in (exc.problem or ""):
+                mark = exc.context_mark  # an unclosed quote or bracket: point where it opens
             line = (mark.line + 1) if mark is not None else 1
             column = (mark.column + 1) if mark is not None else 1
             problem = exc.problem or exc.context or "invalid YAML"
@@ -288,24 +294,25 @@ def _scalar_equals(node: ScalarNode, key: Any) -> bool:
     return _scalar(node) == key
 
 
+def _size(count: int) -> str:
+    return f"{count / 1048576:.1f} MiB" if count >= 1048576 else f"{count} bytes"
+
+
 def _kind_name(kind: str) -> str:
     return {"list": "list", "str": "string", "int": "number", "float": "number", "bool": "boolean"}.get(kind, kind)
 
 
 def _content_end(text: str, start: int, end: int) -> int:
-    """Trim trailing blank lines and comments that the parser counts into a block node."""
+    """Trim the trailing blank lines and comment lines that the parser counts into a block node."""
     end = min(end, len(text))
-    while end > start:
-        line_start = text.rfind("\n", start, end - 1) + 1 if end - 1 > start else start
-        segment = text[line_start:end]
-        stripped = segment.strip()
-        if stripped == "" or (stripped.startswith("#") and line_start > start):
+    while True:
+        while end > start and text[end - 1] in " \t\r\n":
+            end -= 1
+        line_start = max(text.rfind("\n", start, end) + 1, start)
+        if line_start > start and text[line_start:end].lstrip().startswith("#"):
             end = line_start
-            while end > start and text[end - 1] in "\r\n":
-                end -= 1
             continue
-        break
-    return end
+        return end
 
 
 def _expanded_size(root: Node, limit: int) -> int:

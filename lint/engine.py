@@ -145,7 +145,8 @@ class Linter:
         for path in files.files:
             if path == "-" and stdin is not None:
                 name, raw = stdin
-                documents.append(ComposeDocument.from_bytes(raw, name, real_path=os.path.abspath(name) if name != "-" else None))
+                real = os.path.abspath(name) if name != "-" else None
+                documents.append(ComposeDocument.from_bytes(raw, name, real_path=real, max_bytes=self.config.max_file_size))
             else:
                 documents.append(ComposeDocument.from_path(path, max_bytes=self.config.max_file_size))
         return documents
@@ -173,16 +174,19 @@ class Linter:
                 findings.extend(rule().check(ctx))
             except Exception as exc:  # noqa: BLE001 - a rule bug becomes a notice, not a traceback
                 self.notices.append(f"rule {rule.code} failed on {documents[0].path}: {type(exc).__name__}: {exc}")
-        findings = [f for f in findings if f.path in requested]
+        # Files reached through `extends: file:` and `include:` belong to the project being
+        # linted: a problem that must be fixed there is reported there.
+        reported = set(requested) | {d.path for d in project.extra_documents}
+        findings = [f for f in findings if f.path in reported]
         for finding in findings:
             override = self.config.severity.get(finding.code)
             if override is not None:
                 finding.severity = override
         findings = [f for f in findings if not self.config.ignored_for_file(f.code, f.path)]
         by_path = {d.path: d for d in all_documents}
-        findings = self._apply_suppressions(findings, [by_path[p] for p in requested if p in by_path], project)
+        findings = self._apply_suppressions(findings, [by_path[p] for p in reported if p in by_path], project)
         if self.with_fixes:
-            self._attach_fixes(findings, by_path)
+            self._attach_fixes(findings, by_path, project)
         findings.sort(key=Finding.sort_key)
         return LintResult(findings, by_path, self.notices)
 
@@ -192,15 +196,13 @@ class Linter:
         suppressions: dict[str, list[Suppression]] = {}
         spans: dict[tuple[str, str], tuple[int, int]] = {}
         for document in documents:
+            if "holdfast:" not in document.text:
+                continue  # no directive: nothing to match, nothing to report as unused
             service_lines: dict[int, str] = {}
-            services = document.data.get("services") if isinstance(document.data, dict) else None
-            if isinstance(services, dict):
-                for name in services:
-                    key_node, value_node = document.pair("services", name)
-                    if key_node is not None:
-                        service_lines[key_node.start_mark.line + 1] = str(name)
-                        end = document.span(value_node).end_line if value_node is not None else key_node.start_mark.line + 1
-                        spans[(document.path, str(name))] = (key_node.start_mark.line + 1, end)
+            for name, key_node, value_node in _service_nodes(document):
+                line = key_node.start_mark.line + 1
+                service_lines[line] = name
+                spans[(document.path, name)] = (line, document.span(value_node).end_line)
             suppressions[document.path] = parse_suppressions(document, service_lines)
         for finding in findings:
             suppressed = False
@@ -245,7 +247,9 @@ class Linter:
         return kept
 
     # ------------------------------------------------------------------ fixes
-    def _attach_fixes(self, findings: Iterable[Finding], documents: dict[str, ComposeDocument]) -> None:
+    def _attach_fixes(self, findings: Iterable[Finding], documents: dict[str, ComposeDocument], project: Project | None = None) -> None:
+        options = self.fix_options()
+        options["project"] = project  # fixers judge the merged project, like `holdfast fix`
         for finding in findings:
             document = documents.get(finding.path)
             if document is None:
@@ -254,7 +258,7 @@ class Linter:
                 if finding.code not in getattr(fixer, "codes", ()):
                     continue
                 try:
-                    fix: Fix | None = fixer.edit(document, finding, self.fix_options())
+                    fix: Fix | None = fixer.edit(document, finding, options)
                 except Exception as exc:  # noqa: BLE001 - a fixer bug must not hide the finding
                     self.notices.append(f"fixer for {finding.code} failed on {finding.path}: {type(exc).__name__}: {exc}")
                     continue
@@ -273,20 +277,21 @@ class Linter:
 PARALLEL_MIN_PROJECTS = 8
 
 # Set in the parent just before forking, read by the workers (fork shares it for free).
-_FORK_STATE: tuple["Linter", list[ProjectFiles], tuple[str, bytes] | None] | None = None
+_FORK_STATE: tuple[list[tuple["Linter", ProjectFiles]], tuple[str, bytes] | None] | None = None
 
 
-def _lint_one(index: int) -> tuple[list[Finding], dict[str, str], list[str], list[str]]:
-    linter, projects, stdin = _FORK_STATE  # type: ignore[misc]
-    project = projects[index]
+def _lint_one(index: int) -> tuple[list[Finding], dict[str, str], list[str], list[str], bool]:
+    jobs, stdin = _FORK_STATE  # type: ignore[misc]
+    linter, project = jobs[index]
     before = len(linter.notices)
     result = linter.lint_files(project, stdin)
     sources = {path: document.text for path, document in result.documents.items()}
     displayed = [stdin[0] if p == "-" and stdin else p for p in project.files if p in project.requested or p == "-"]
-    return result.findings, sources, displayed, linter.notices[before:]
+    failing = any(f.severity >= linter.config.fail_level for f in result.findings)
+    return result.findings, sources, displayed, linter.notices[before:], failing
 
 
-def lint_many(linter: Linter, projects: list[ProjectFiles], stdin: tuple[str, bytes] | None = None) -> tuple[list[Finding], dict[str, str], list[str]]:
+def lint_many(jobs: list[tuple[Linter, ProjectFiles]], stdin: tuple[str, bytes] | None = None) -> tuple[list[Finding], dict[str, str], list[str], bool]:
     """Lint every project; many projects are spread over the CPUs with forked workers.
 
     Parsing YAML in pure Python is the cost of a large run, and projects are
@@ -297,33 +302,55 @@ def lint_many(linter: Linter, projects: list[ProjectFiles], stdin: tuple[str, by
 
     workers = min(os.cpu_count() or 1, 8)
     results = []
-    use_pool = len(projects) >= PARALLEL_MIN_PROJECTS and workers > 1 and hasattr(os, "fork")
+    use_pool = len(jobs) >= PARALLEL_MIN_PROJECTS and workers > 1 and hasattr(os, "fork")
     if use_pool:
         import multiprocessing  # only here: it costs more to import than linting one small file
         from concurrent.futures import ProcessPoolExecutor
 
-        linter.knowledge  # noqa: B018 - build once before forking
-        _FORK_STATE = (linter, projects, stdin)
+        for linter, _ in jobs:
+            linter.knowledge  # noqa: B018 - build once before forking
+        _FORK_STATE = (jobs, stdin)
         try:
             with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-                results = list(pool.map(_lint_one, range(len(projects)), chunksize=max(1, len(projects) // (workers * 4))))
+                results = list(pool.map(_lint_one, range(len(jobs)), chunksize=max(1, len(jobs) // (workers * 4))))
         finally:
             _FORK_STATE = None
     else:
-        _FORK_STATE = (linter, projects, stdin)
+        _FORK_STATE = (jobs, stdin)
         try:
-            results = [_lint_one(i) for i in range(len(projects))]
+            results = [_lint_one(i) for i in range(len(jobs))]
         finally:
             _FORK_STATE = None
     findings: list[Finding] = []
+    seen: set[tuple[Any, ...]] = set()
     sources: dict[str, str] = {}
     displayed: list[str] = []
-    for found, texts, shown, notices in results:
-        findings.extend(found)
+    failing = False
+    notices = jobs[0][0].notices if jobs else []
+    for found, texts, shown, new_notices, job_failing in results:
+        for finding in found:  # a file included by two linted projects is reported once
+            key = (finding.code, finding.path, finding.line, finding.column, finding.message)
+            if key not in seen:
+                seen.add(key)
+                findings.append(finding)
         sources.update(texts)
         displayed.extend(shown)
-        linter.notices.extend(n for n in notices if n not in linter.notices)
-    return findings, sources, displayed
+        notices.extend(n for n in new_notices if n not in notices)
+        failing = failing or job_failing
+    return findings, sources, displayed, failing
+
+
+def _service_nodes(document: ComposeDocument) -> list[tuple[str, Any, Any]]:
+    """(name, key node, value node) of every service, in one pass over the mapping."""
+    from ruamel.yaml.nodes import MappingNode
+
+    from holdfast.document import iter_pairs
+    from holdfast.project import is_legacy_v1
+
+    mapping = document.root if is_legacy_v1(document.data) else document.node("services")
+    if not isinstance(mapping, MappingNode):
+        return []
+    return [(str(k.value), k, v) for k, v in iter_pairs(mapping) if not str(k.value).startswith("x-") or mapping is not document.root]
 
 
 def exit_code(findings: list[Finding], fail_level: Severity) -> int:

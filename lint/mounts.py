@@ -79,6 +79,9 @@ def _parse_short(entry: str, index: int | None) -> Mount | None:
     if len(parts) == 1:
         return Mount("anonymous", normalise_path(parts[0]), None, False, index)
     source, target = parts[0], parts[1]
+    if source == "" and len(parts) >= 2:
+        # `${DATA_DIR}:/x` with DATA_DIR unset: the author meant a host path
+        return Mount("bind", normalise_path(target), "", "ro" in (parts[2] if len(parts) > 2 else "").split(","), index)
     mode = parts[2] if len(parts) > 2 else ""
     read_only = "ro" in mode.split(",")
     if not target.startswith("/") and not _WINDOWS_DRIVE.match(target):

@@ -147,8 +147,11 @@ class _Loader:
             for service_name, raw in services.items():
                 if not isinstance(raw, dict):
                     continue
+                errors_before = len(interp.errors)
                 config = interp.data(raw)
                 origin = Origin(document, prefix + (service_name,))
+                if len(interp.errors) > errors_before:
+                    self._locate_interpolation_errors(raw, origin, interp.env)
                 config, origins, mount_origins = self._resolve_extends(document, service_name, config, origin, interp, set())
                 self._merge_service(str(service_name), config, origin, origins, mount_origins)
         volumes = data.get("volumes")
@@ -156,6 +159,20 @@ class _Loader:
             for key, value in volumes.items():
                 self.project.volumes[str(key)] = value if isinstance(value, dict) else {}
         self.project.missing_variables |= interp.missing
+
+    def _locate_interpolation_errors(self, raw: Any, origin: Origin, env: Any, path: tuple[Any, ...] = ()) -> None:
+        """Report each value Compose would refuse to interpolate (`${VAR:?msg}` unset, bad `${`), where it is written."""
+        if isinstance(raw, dict):
+            for key, value in raw.items():
+                self._locate_interpolation_errors(value, origin, env, path + (key,))
+        elif isinstance(raw, list):
+            for index, value in enumerate(raw):
+                self._locate_interpolation_errors(value, origin, env, path + (index,))
+        elif isinstance(raw, str) and "$" in raw:
+            probe = Interpolator(env)
+            probe.text(raw)
+            for message in probe.errors:
+                self.project.problems.append(ProjectProblem(Origin(origin.document, origin.path + path), f"{message}; Compose refuses the file"))
 
     def _load(self, path: str, origin: Origin, what: str) -> ComposeDocument | None:
         real = os.path.abspath(path)

@@ -35,10 +35,16 @@ LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "
 _WINDOWS_ABSOLUTE = re.compile(r"^[A-Za-z]:[\\/]|^\\\\")
 
 
+_URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
 def artifact_uri(path: str) -> str:
     """A URI reference for `path`: relative paths stay relative (forward slashes,
     percent-encoded, so "a b.yml" or "x:y.yml" cannot be misread); absolute
-    paths become file: URIs."""
+    paths become file: URIs; a path that is already a URI (`docker://project/service`
+    from `holdfast inspect`) is kept as it is."""
+    if _URI_SCHEME.match(path):
+        return path
     if _WINDOWS_ABSOLUTE.match(path):
         return PureWindowsPath(path).as_uri()
     if path.startswith("/"):
