@@ -4,13 +4,15 @@ ruamel attaches such comments to different nodes depending on what precedes
 them, so the block is found by scanning the source lines between the service's
 key and the next key at the same or a lower indentation. The block's text,
 uncommented, is parsed to learn what it would mount: uncommenting a tmpfs for
-/dev/shm persists nothing (docker-library's postgres example).
+/dev/shm persists nothing (docker-library's postgres example). Long-syntax entries
+(`- type: bind` followed by deeper `source:`/`target:` lines) belong to the block.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from holdfast.document import ComposeDocument
 from holdfast.mounts import Mount, parse_volume
@@ -28,6 +30,7 @@ class CommentedBlock:
     lines: tuple[str, ...]  # the raw lines
     uncommented: tuple[str, ...]  # the lines as they would read uncommented, indented for the service
     mounts: tuple[Mount, ...]  # what the block mounts
+    entries: tuple[Any, ...] = ()  # the `volumes:` entries as plain data (for an override file)
 
 
 def service_region(document: ComposeDocument, service: str) -> tuple[int, int, int] | None:
@@ -81,14 +84,18 @@ def _collect(lines: list[str], first: int, end: int, key_indent: int) -> Comment
     raw = [lines[first - 1]]
     bodies = [key_body]
     number = first + 1
+    item_indent: int | None = None
     while number <= end:
         match = _COMMENTED.match(lines[number - 1])
         if match is None:
             break
         body = match.group("body")
         stripped = body.strip()
-        if not stripped.startswith("-"):
-            break
+        indent = len(body) - len(body.lstrip(" "))
+        if stripped.startswith("-") and indent >= body_indent and (item_indent is None or indent == item_indent):
+            item_indent = indent
+        elif item_indent is None or not stripped or stripped.startswith("#") or indent <= item_indent:
+            break  # not an entry, nor the continuation of a long-syntax entry
         raw.append(lines[number - 1])
         bodies.append(body)
         number += 1
@@ -96,10 +103,11 @@ def _collect(lines: list[str], first: int, end: int, key_indent: int) -> Comment
         return None
     shift = key_indent - body_indent
     uncommented = tuple(_reindent(body, shift) for body in bodies)
-    mounts = _parse_block(uncommented, key_indent)
+    entries = _parse_block(uncommented, key_indent)
+    mounts = [m for m in (parse_volume(entry, i) for i, entry in enumerate(entries)) if m is not None]
     if not mounts:
         return None
-    return CommentedBlock(first, number - 1, key_indent, tuple(raw), uncommented, tuple(mounts))
+    return CommentedBlock(first, number - 1, key_indent, tuple(raw), uncommented, tuple(mounts), tuple(entries))
 
 
 def _reindent(body: str, shift: int) -> str:
@@ -109,7 +117,7 @@ def _reindent(body: str, shift: int) -> str:
     return body[min(current, -shift) :]
 
 
-def _parse_block(lines: tuple[str, ...], indent: int) -> list[Mount]:
+def _parse_block(lines: tuple[str, ...], indent: int) -> list[Any]:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
@@ -120,5 +128,4 @@ def _parse_block(lines: tuple[str, ...], indent: int) -> list[Mount]:
         return []
     if not isinstance(data, dict) or not isinstance(data.get("volumes"), list):
         return []
-    mounts = [parse_volume(entry, i) for i, entry in enumerate(data["volumes"])]
-    return [m for m in mounts if m is not None]
+    return list(data["volumes"])

@@ -1,0 +1,141 @@
+"""`holdfast fix`: apply the fixes, say what was fixed, and show what remains.
+
+Same discovery and selection as `holdfast lint` (the shared options live in
+`holdfast.cli`). Output contract: one line per applied fix
+(`path: fixed HF101 in service db (uncommented the volumes block on lines 8-9)`),
+one per refusal, then the remaining findings in the text format. `--diff` writes
+nothing, prints a unified diff and exits 1 when there would be changes. `-` reads
+standard input and writes the fixed text to standard output (messages go to
+standard error). Exit codes: 0 nothing left at or above the fail level, 1
+findings remain (or `--diff` with changes, or `--exit-non-zero-on-fix` and
+something was fixed), 2 usage or configuration errors. Never touches Docker.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+from holdfast.cli import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    UserError,
+    build_config,
+    choose_color,
+    collect_projects,
+    read_stdin,
+    selection_options,
+    user_errors,
+    write_report,
+)
+
+
+@click.command("fix")
+@click.argument("paths", nargs=-1, type=click.Path())
+@selection_options
+@click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff of the fixes and write nothing (exit 1 when there would be changes).")
+@click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes marked unsafe (e.g. moving a mount to another path).")
+@click.option("--to-override", is_flag=True, help="Write the repairs into the project's override file (compose.override.yaml …), leaving the upstream file untouched.")
+@click.option("--exit-non-zero-on-fix", is_flag=True, help="Exit 1 when anything was fixed, even if nothing remains.")
+@click.option("--fail-level", type=click.Choice(["error", "warning", "info"]), default=None, help="Lowest severity of a remaining finding that makes the exit code 1 (default: error).")
+@click.option("--color", "color_option", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
+@user_errors
+def fix_command(
+    paths: tuple[str, ...],
+    files: tuple[str, ...],
+    config_path: str | None,
+    select: str | None,
+    extend_select: str | None,
+    ignore: str | None,
+    stdin_filename: str | None,
+    show_diff: bool,
+    unsafe_fixes: bool,
+    to_override: bool,
+    exit_non_zero_on_fix: bool,
+    fail_level: str | None,
+    color_option: str,
+) -> int:
+    """Fix compose files in place (folders are searched; no PATHS: the current project)."""
+    from holdfast.engine import Linter, exit_code
+    from holdfast.fixing import FixSession
+
+    config = build_config(paths + files, config_path, select, extend_select, ignore, fail_level)
+    projects = collect_projects(paths, files, config)
+    stdin = read_stdin(projects, stdin_filename)
+    if stdin is not None and to_override:
+        raise UserError("--to-override writes an override file beside the compose file; it cannot be used with standard input")
+    linter = Linter(config)
+    remaining: list[Any] = []
+    sources: dict[str, str] = {}
+    displayed: list[str] = []
+    changed = applied_count = 0
+    messages: list[str] = []
+    stdout_bytes: list[bytes] = []
+    diffs: list[str] = []
+    for project in projects:
+        documents = linter.load_documents(project, stdin)
+        requested = {d.path for d, p in zip(documents, project.files) if p in project.requested or p == "-"}
+        session = FixSession(linter, documents, requested, project_dir=project.directory, unsafe=unsafe_fixes, to_override=to_override)
+        outcome = session.run()
+        for applied in outcome.applied:
+            messages.append(applied.summary)
+        applied_count += len(outcome.applied)
+        for finding, reason in outcome.refused:
+            where = f" in service {finding.service}" if finding.service else ""
+            messages.append(f"{finding.path}: cannot fix {finding.code}{where}: {reason}")
+        for note in outcome.notices:
+            if note not in linter.notices:
+                linter.notices.append(note)
+        remaining.extend(outcome.remaining)
+        for path, document in outcome.documents.items():
+            sources[path] = document.text
+        displayed.extend(d.path for d in documents if d.path in requested)
+        from_stdin = {d.path for d, p in zip(documents, project.files) if p == "-"}
+        for change in outcome.changes:
+            changed += 1
+            if show_diff:
+                diffs.append(change.diff())
+            elif change.path in from_stdin or change.real_path is None:
+                stdout_bytes.append(change.new_bytes)
+            else:
+                change.write()
+        if not show_diff:
+            for document in documents:
+                if document.path in from_stdin and not any(c.path == document.path for c in outcome.changes):
+                    stdout_bytes.append((b"\xef\xbb\xbf" if document.has_bom else b"") + document.text.encode("utf-8"))
+    using_stdout = bool(stdin is not None) and not show_diff
+    color = choose_color(color_option, "-" if using_stdout else None)
+    if show_diff:
+        for text in diffs:
+            click.echo(text, nl=False)
+        verb = "Would fix" if applied_count else "Nothing to fix"
+        detail = f" {applied_count} problem{'s' if applied_count != 1 else ''}" if applied_count else ""
+        for line in messages:
+            click.echo(line.replace(": fixed ", ": would fix ", 1), err=True)
+        click.echo(f"{verb}{detail} ({len(remaining)} would remain).", err=True)
+        for notice in dict.fromkeys(linter.notices):
+            click.echo(f"holdfast: warning: {notice}", err=True)
+        return EXIT_FINDINGS if changed else EXIT_OK
+    if using_stdout:
+        for data in stdout_bytes:
+            sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        for line in messages:
+            click.echo(line, err=True)
+        for notice in dict.fromkeys(linter.notices):
+            click.echo(f"holdfast: warning: {notice}", err=True)
+        if remaining:
+            click.echo(f"{len(remaining)} problem{'s' if len(remaining) != 1 else ''} remain (run `holdfast lint` to see them).", err=True)
+    else:
+        for line in messages:
+            click.echo(line)
+        if messages:
+            click.echo("")
+        write_report(remaining, linter, sources, displayed, config, "text", None, False, color)
+    if exit_non_zero_on_fix and applied_count:
+        return EXIT_FINDINGS
+    return exit_code(remaining, config.fail_level)
+
+
+__all__ = ["fix_command"]

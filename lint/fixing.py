@@ -1,0 +1,776 @@
+"""The fix engine: findings -> fixes -> text edits on the original text -> verified files.
+
+Fixers never re-dump YAML (that loses comments, anchors, CRLF, the BOM and the
+author's layout). A fixer returns a `Fix`: edits (character ranges of the file's
+decoded text) plus an applicability. This module applies them and refuses to
+trust them blindly:
+
+* edits of one fix must not overlap; fixes of one pass that overlap (or touch
+  the same service) wait for the next pass, whose findings are fresh;
+* after applying, every changed file is re-parsed; a fix that makes a file
+  unparseable, or changes its meaning beyond what the fix declares (its
+  `MountIntent`: "service S may gain mounts at targets T, top-level volumes N
+  may appear"; a fix without an intent must not change the data at all), is
+  dropped with a one-line reason and the finding stays;
+* the project is linted again and the fixed finding must be gone (the
+  post-condition), otherwise the fix is rolled back;
+* at most `MAX_PASSES` passes run, and a state seen before stops the loop.
+
+Files are written atomically (temporary file + rename, mode kept), with the
+BOM, newline style and final newline (or its absence) of the original, because
+edits only ever insert text in the file's own newline style.
+
+Entry points
+------------
+`fix_project(files, *, services, codes, unsafe, to_override, options)` is what
+the live-host planner (`holdfast.apply`) calls: it reads the files, fixes the
+chosen services and codes and returns a `FileChange` per changed or created
+file, WITHOUT writing anything (call `FileChange.write()`). `options` may hold
+`majors` ({service: major version}, to force a layout), `config` (a
+`holdfast.config.Config`), `project_dir`, `bind_root` and `persistence`.
+
+`FixSession.run(...)` is the lower-level loop the CLI and `holdfast.api` use; it
+also reports what was fixed, refused and what remains.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from holdfast.document import ComposeDocument
+from holdfast.model import Applicability, Edit, Finding, Fix
+
+if TYPE_CHECKING:  # pragma: no cover
+    from holdfast.config import Config
+    from holdfast.engine import Linter
+    from holdfast.project import Project
+
+MAX_PASSES = 10
+_PARSE_CODES = ("HF001", "HF002", "HF003")
+_BOM = b"\xef\xbb\xbf"
+
+
+class OverlapError(ValueError):
+    """Two edits of one fix touch the same text: the fix is malformed."""
+
+
+# --------------------------------------------------------------------------- values
+@dataclass(frozen=True)
+class MountIntent:
+    """What a mount fix may change, so the engine can check nothing else moved.
+
+    `targets` are container paths whose entries in the service's `volumes:` may
+    be added, replaced or removed; every target must end up on a bind mount or a
+    named volume. `volumes` are top-level named volumes the fix may add.
+    """
+
+    service: str
+    targets: frozenset[str]
+    volumes: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class MountFix(Fix):
+    """A `Fix` that adds or moves mounts: carries its intent and a past-tense summary."""
+
+    intent: MountIntent | None = None
+    done: str = ""  # "uncommented the volumes block on lines 8-9"
+
+
+@dataclass
+class OverrideTarget:
+    """Where `--to-override` writes: the override file, existing or about to be created."""
+
+    path: str  # as displayed
+    real_path: str | None
+    document: ComposeDocument  # empty text when the file does not exist yet
+    base: ComposeDocument  # the upstream file whose habits (indentation, newlines) to follow
+    created: bool
+
+
+@dataclass
+class FileChange:
+    """One file the fixes change (or create). Nothing is written until `write()`."""
+
+    path: str  # as displayed
+    real_path: str | None
+    original_bytes: bytes
+    new_bytes: bytes
+    created: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return self.created or self.original_bytes != self.new_bytes
+
+    def write(self) -> None:
+        """Write atomically, keeping the file's mode (new files get the umask's default)."""
+        from holdfast.fileio import write_bytes_atomic
+
+        if self.real_path is None:
+            raise ValueError(f"{self.path}: no file to write (standard input)")
+        write_bytes_atomic(self.real_path, self.new_bytes)
+
+    def diff(self) -> str:
+        """A unified diff of the change, with git's marker for a missing final newline."""
+        old = _decode(self.original_bytes).splitlines(keepends=True)
+        new = _decode(self.new_bytes).splitlines(keepends=True)
+        fromfile = "/dev/null" if self.created else self.path
+        lines = difflib.unified_diff(old, new, fromfile, self.path)
+        out: list[str] = []
+        for line in lines:
+            if not line.endswith("\n"):
+                line += "\n\\ No newline at end of file\n"
+            out.append(line)
+        return "".join(out)
+
+
+@dataclass
+class AppliedFix:
+    """A fix that was applied and verified."""
+
+    finding: Finding
+    fix: Fix
+    path: str  # the file it edited
+
+    @property
+    def summary(self) -> str:
+        done = getattr(self.fix, "done", "") or _past(self.fix.title)
+        where = f" in service {self.finding.service}" if self.finding.service else ""
+        return f"{self.path}: fixed {self.finding.code}{where} ({done})"
+
+
+@dataclass
+class FixOutcome:
+    """Everything a run produced: file changes, applied fixes, refusals, what remains."""
+
+    changes: list[FileChange]
+    applied: list[AppliedFix]
+    refused: list[tuple[Finding, str]]
+    remaining: list[Finding]
+    notices: list[str]
+    documents: dict[str, ComposeDocument]  # final state, displayed path -> document
+    unsafe_skipped: list[Finding] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- edits
+def check_edits(edits: Iterable[Edit], length: int) -> list[Edit]:
+    """Edits sorted by position; raises OverlapError for overlapping or out-of-range ones."""
+    ordered = sorted(enumerate(edits), key=lambda item: (item[1].start, item[1].end, item[0]))
+    out: list[Edit] = []
+    for _, edit in ordered:
+        if not 0 <= edit.start <= edit.end <= length:
+            raise OverlapError(f"edit {edit.start}-{edit.end} is outside the text (length {length})")
+        if out and out[-1].end > edit.start:
+            raise OverlapError(f"edits {out[-1].start}-{out[-1].end} and {edit.start}-{edit.end} overlap")
+        out.append(edit)
+    return out
+
+
+def apply_edits(text: str, edits: Iterable[Edit]) -> str:
+    """Apply non-overlapping edits (offsets of the ORIGINAL text) in one go."""
+    ordered = check_edits(edits, len(text))
+    parts: list[str] = []
+    cursor = 0
+    for edit in ordered:
+        parts.append(text[cursor : edit.start])
+        parts.append(edit.text)
+        cursor = edit.end
+    parts.append(text[cursor:])
+    return "".join(parts)
+
+
+def _ranges_conflict(a: Fix, b: Fix) -> bool:
+    """Fixes conflict when their edits overlap or insert at the same offset (their order would be a guess)."""
+    for x in a.edits:
+        for y in b.edits:
+            if (x.start < y.end and y.start < x.end) or x.start == y.start:
+                return True
+    return False
+
+
+def encode(document: ComposeDocument, text: str) -> bytes:
+    """Bytes to write: the BOM again when the original had one."""
+    return (_BOM if document.has_bom else b"") + text.encode("utf-8")
+
+
+def _decode(raw: bytes) -> str:
+    if raw.startswith(_BOM):
+        raw = raw[3:]
+    return raw.decode("utf-8", errors="replace")
+
+
+def _past(title: str) -> str:
+    """"Uncomment the block" -> "uncommented the block" for the one-line summary."""
+    word, _, rest = title.partition(" ")
+    irregular = {"Add": "added", "Uncomment": "uncommented", "Replace": "replaced", "Move": "moved", "Bind-mount": "bind-mounted", "Mount": "mounted", "Remove": "removed", "Quote": "quoted"}
+    past = irregular.get(word)
+    if past is None:
+        lower = word.lower()
+        past = lower + ("d" if lower.endswith("e") else "ed")
+    return f"{past} {rest}".strip()
+
+
+# --------------------------------------------------------------------------- verification
+def new_problems(before: ComposeDocument | None, after: ComposeDocument) -> list[str]:
+    """Parse problems the edit introduced (HF001 syntax, HF002 shape, HF003 duplicate keys)."""
+    old: dict[str, int] = {}
+    if before is not None and before.text:
+        for problem in before.problems:
+            old[problem.code] = old.get(problem.code, 0) + 1
+    out: list[str] = []
+    for problem in after.problems:
+        if problem.code not in _PARSE_CODES:
+            continue
+        if old.get(problem.code, 0) > 0:
+            old[problem.code] -= 1
+            continue
+        out.append(f"line {problem.line}: {problem.message}")
+    if after.data is None and not out:
+        out.append("the file no longer parses")
+    return out
+
+
+def verify_change(before: ComposeDocument | None, after: ComposeDocument, intents: Iterable[MountIntent | None]) -> str | None:
+    """None when `after` is `before` plus only what the intents allow; else the reason it is not.
+
+    Data is compared after merge keys are resolved (`ComposeDocument.data`), so a
+    fix that gives a service its own `volumes:` must carry over what it inherited.
+    A fix without an intent (a cosmetic fix) must not change the data at all.
+    """
+    problems = new_problems(before, after)
+    if problems:
+        return f"it would break the file ({problems[0]})"
+    old = before.data if before is not None and isinstance(before.data, dict) else {}
+    new = after.data
+    if not isinstance(new, dict):
+        return "the file would no longer be a mapping"
+    old, new = _copy(old), _copy(new)
+    mount_intents = [i for i in intents if i is not None]
+    allowed_volumes: set[str] = set()
+    for intent in mount_intents:
+        allowed_volumes |= set(intent.volumes)
+    by_service: dict[str, set[str]] = {}
+    for intent in mount_intents:
+        by_service.setdefault(intent.service, set()).update(intent.targets)
+    for service, targets in by_service.items():
+        problem = _check_service_mounts(old, new, service, targets)
+        if problem:
+            return problem
+    if allowed_volumes or "volumes" in new or "volumes" in old:
+        problem = _check_top_volumes(old, new, allowed_volumes)
+        if problem:
+            return problem
+    if old != new:
+        return f"it would change more than it should ({_first_difference(old, new)})"
+    return None
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
+def _entry_target(entry: Any) -> str | None:
+    from holdfast.mounts import parse_volume
+
+    mount = parse_volume(entry)
+    return mount.target if mount is not None else None
+
+
+def _check_service_mounts(old: dict[str, Any], new: dict[str, Any], service: str, targets: set[str]) -> str | None:
+    """Compare one service's mounts and strip them (and the service if it is new) from both copies."""
+    from holdfast.mounts import normalise_path, parse_volume
+    from holdfast.project import is_legacy_v1
+
+    targets = {normalise_path(t) for t in targets}
+    if is_legacy_v1(old) or is_legacy_v1(new):  # services at the top level
+        old_services, new_services = old, new
+    else:
+        old_services = old.get("services") if isinstance(old.get("services"), dict) else None
+        new_services = new.get("services") if isinstance(new.get("services"), dict) else None
+    if new_services is None or not isinstance(new_services.get(service), dict):
+        return f"service {service} would be missing"
+    old_service = old_services.get(service) if old_services is not None else None
+    if old_service is not None and not isinstance(old_service, dict):
+        return f"service {service} is not a mapping"
+    new_service = new_services[service]
+    old_list = (old_service or {}).get("volumes", [])
+    new_list = new_service.get("volumes", [])
+    if old_list is None:
+        old_list = []
+    if not isinstance(old_list, list) or not isinstance(new_list, list):
+        return f"the volumes of service {service} would not be a list"
+    kept_old = [e for e in old_list if _entry_target(e) not in targets]
+    kept_new = [e for e in new_list if _entry_target(e) not in targets]
+    if kept_old != kept_new:
+        return f"other mounts of service {service} would change"
+    for target in targets:
+        mounts = [m for m in (parse_volume(e) for e in new_list) if m is not None and m.target == target]
+        if len(mounts) > 1:
+            return f"service {service} would mount {target} twice"
+    added = [parse_volume(e) for e in new_list if _entry_target(e) in targets]
+    if not added or any(m is None or not m.persistent for m in added):
+        return f"service {service} would not get a persistent mount"
+    # strip what was checked
+    new_service.pop("volumes", None)
+    if old_service is not None:
+        old_service.pop("volumes", None)
+    if old_service is None:
+        if new_service:
+            return f"service {service} would get more than volumes"
+        del new_services[service]
+        if not new_services and old_services is None and "services" in new:
+            del new["services"]
+    return None
+
+
+def _check_top_volumes(old: dict[str, Any], new: dict[str, Any], allowed: set[str]) -> str | None:
+    old_volumes = old.get("volumes")
+    new_volumes = new.get("volumes")
+    if old_volumes == new_volumes:
+        return None
+    old_map = old_volumes if isinstance(old_volumes, dict) else ({} if old_volumes is None else None)
+    if old_map is None or not isinstance(new_volumes, dict):
+        return "the top-level volumes would change shape"
+    for key, value in old_map.items():
+        if key not in new_volumes or new_volumes[key] != value:
+            return f"the top-level volume {key} would change"
+    extra = set(new_volumes) - set(old_map)
+    if not extra <= allowed:
+        return f"unexpected top-level volumes {', '.join(sorted(map(str, extra - allowed)))}"
+    if "volumes" in old:
+        new["volumes"] = old_volumes
+    else:
+        del new["volumes"]
+    return None
+
+
+def _first_difference(old: Any, new: Any, path: str = "") -> str:
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in list(old) + [k for k in new if k not in old]:
+            if key not in new:
+                return f"{path}{key} removed"
+            if key not in old:
+                return f"{path}{key} added"
+            if old[key] != new[key]:
+                return _first_difference(old[key], new[key], f"{path}{key}.")
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        for index, (a, b) in enumerate(zip(old, new)):
+            if a != b:
+                return _first_difference(a, b, f"{path}{index}.")
+    return f"{path.rstrip('.') or 'the document'} changed"
+
+
+# --------------------------------------------------------------------------- the loop
+@dataclass
+class _Candidate:
+    finding: Finding
+    fixer: Any
+    fix: Fix
+    path: str  # the file the edits apply to
+
+
+def finding_key(finding: Finding) -> tuple[Any, ...]:
+    """Identity of a finding across passes: line numbers move, the service and data paths do not."""
+    paths = tuple(finding.data.get("data_paths") or ()) if isinstance(finding.data, dict) else ()
+    if finding.service is not None:
+        return (finding.code, finding.service, paths)
+    return (finding.code, finding.path, tuple(map(str, finding.yaml_path)), paths)
+
+
+class FixSession:
+    """Fix one project: documents in merge order, loop, verify, and report.
+
+    `requested` are the displayed paths whose findings count (the files the user
+    named); `project_dir` is Compose's project folder (relative binds resolve there).
+    """
+
+    def __init__(
+        self,
+        linter: Linter,
+        documents: list[ComposeDocument],
+        requested: set[str],
+        *,
+        project_dir: str | None = None,
+        unsafe: bool = False,
+        services: set[str] | None = None,
+        codes: set[str] | None = None,
+        to_override: bool = False,
+        options: dict[str, Any] | None = None,
+    ):
+        self.linter = linter
+        self.originals: dict[str, ComposeDocument] = {d.path: d for d in documents}
+        self.order = [d.path for d in documents]
+        self.current: dict[str, ComposeDocument] = dict(self.originals)
+        self.requested = set(requested)
+        self.project_dir = project_dir
+        self.unsafe = unsafe
+        self.services = services
+        self.codes = {c.upper() for c in codes} if codes else None
+        self.options = dict(options or {})
+        self.notices: list[str] = []
+        self.override: OverrideTarget | None = None
+        if to_override:
+            self.override = self._override_target()
+
+    # ------------------------------------------------------------------ setup
+    def _override_target(self) -> OverrideTarget:
+        base_path = self.order[0]
+        base = self.current[base_path]
+        if base.real_path is None:
+            raise ValueError("--to-override needs files on disk, not standard input")
+        for path in self.order[1:]:
+            name = os.path.basename(path)
+            if ".override." in name:
+                doc = self.current[path]
+                return OverrideTarget(path, doc.real_path, doc, base, created=False)
+        display = override_path_for(base_path)
+        real = override_path_for(base.real_path)
+        if os.path.exists(real):
+            doc = ComposeDocument.from_path(real, display=display)
+            self._add_document(doc, created=False)
+            return OverrideTarget(display, real, doc, base, created=False)
+        empty = ComposeDocument(display, "", real_path=real)
+        empty.newline = base.newline
+        name = os.path.basename(base_path)
+        if name not in ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"):
+            self.notices.append(f"{display}: Compose loads this override only when it is named with -f after {base_path}")
+        return OverrideTarget(display, real, empty, base, created=True)
+
+    def _add_document(self, document: ComposeDocument, created: bool) -> None:
+        if document.path not in self.current:
+            self.order.append(document.path)
+        self.current[document.path] = document
+        if created:
+            self.originals.setdefault(document.path, ComposeDocument(document.path, "", real_path=document.real_path))
+        else:
+            self.originals.setdefault(document.path, document)
+        self.requested.add(document.path)
+
+    # ------------------------------------------------------------------ running
+    def run(self) -> FixOutcome:
+        applied: list[AppliedFix] = []
+        refused: dict[tuple[Any, ...], tuple[Finding, str]] = {}
+        unsafe_skipped: dict[tuple[Any, ...], Finding] = {}
+        given_up: set[tuple[Any, ...]] = set()
+        seen_states = {self._state_hash()}
+        accepted: list[AppliedFix] = []
+        for _pass in range(MAX_PASSES):
+            findings, project = self._lint()
+            candidates: list[_Candidate] = []
+            for finding in findings:
+                key = finding_key(finding)
+                if key in given_up or not self._wanted(finding):
+                    continue
+                candidate = self._fix_for(finding, project)
+                if candidate is None:
+                    continue
+                fix = candidate.fix
+                if fix.applicability is Applicability.DISPLAY_ONLY or not fix.edits:
+                    # not given up: another fix may change the text so that this one becomes possible
+                    refused[key] = (finding, fix.refused or fix.title or "no automatic fix")
+                    continue
+                if fix.applicability is Applicability.UNSAFE and not self.unsafe:
+                    unsafe_skipped[key] = finding
+                    given_up.add(key)
+                    continue
+                candidates.append(candidate)
+            if not candidates:
+                break
+            accepted = self._apply_batch(candidates, refused, given_up)
+            applied.extend(accepted)
+            if not accepted:
+                continue
+            state = self._state_hash()
+            if state in seen_states:
+                self.notices.append("fixes undo each other (the same text came back); stopped")
+                break
+            seen_states.add(state)
+        else:
+            if accepted:  # the last pass still changed something: more might follow
+                self.notices.append(f"stopped after {MAX_PASSES} passes; some fixes may remain")
+        final = self.linter.lint_documents(self._active(), self.requested, project_dir=self.project_dir)
+        remaining = list(final.findings)
+        left = {finding_key(f) for f in remaining}
+        for note in final.notices:
+            if note not in self.notices:
+                self.notices.append(note)
+        return FixOutcome(
+            changes=self.changes(),
+            applied=applied,
+            refused=[value for key, value in refused.items() if key in left],
+            remaining=remaining,
+            notices=self.notices,
+            documents=dict(self.current),
+            unsafe_skipped=list(unsafe_skipped.values()),
+        )
+
+    def _wanted(self, finding: Finding) -> bool:
+        if self.codes is not None and finding.code not in self.codes:
+            return False
+        if self.services is not None and finding.service not in self.services:
+            return False
+        return any(finding.code in getattr(fixer, "codes", ()) for fixer in self.linter.fixers)
+
+    def _active(self) -> list[ComposeDocument]:
+        """The documents to lint: an override that does not exist yet is left out until it has text."""
+        return [self.current[p] for p in self.order if p in self.current and (self.current[p].text or self.originals.get(p) is self.current[p])]
+
+    def _lint(self) -> tuple[list[Finding], Project | None]:
+        from holdfast.project import Project
+
+        documents = self._active()
+        with_fixes = self.linter.with_fixes
+        self.linter.with_fixes = False
+        try:
+            result = self.linter.lint_documents(documents, self.requested, project_dir=self.project_dir)
+        finally:
+            self.linter.with_fixes = with_fixes
+        parsed = [d for d in documents if isinstance(d.data, dict)]
+        project = None
+        if parsed and len(parsed) == len(documents):
+            try:
+                project = Project.load(parsed, directory=self.project_dir)
+            except Exception as exc:  # noqa: BLE001 - fixers fall back to a single-document view
+                self.notices.append(f"could not assemble the project for fixing: {type(exc).__name__}: {exc}")
+        return result.findings, project
+
+    def fix_options(self, project: Project | None) -> dict[str, Any]:
+        options = self.linter.fix_options()
+        options.update({k: v for k, v in self.options.items() if k in ("bind_root", "persistence", "majors")})
+        options["project"] = project
+        options["documents"] = dict(self.current)
+        options["to_override"] = self.override is not None
+        if self.override is not None:
+            self.override.document = self.current.get(self.override.path, self.override.document)
+            options["override"] = self.override
+        return options
+
+    def _fix_for(self, finding: Finding, project: Project | None) -> _Candidate | None:
+        document = self.current.get(finding.path)
+        if document is None:
+            return None
+        options = self.fix_options(project)
+        for fixer in self.linter.fixers:
+            if finding.code not in getattr(fixer, "codes", ()):
+                continue
+            try:
+                fix = fixer.edit(document, finding, options)
+            except Exception as exc:  # noqa: BLE001 - a fixer bug must not stop the others
+                self.notices.append(f"fixer for {finding.code} failed on {finding.path}: {type(exc).__name__}: {exc}")
+                continue
+            if fix is None:
+                continue
+            path = fix.path or finding.path
+            return _Candidate(finding, fixer, fix, path)
+        return None
+
+    def _document_for(self, path: str) -> ComposeDocument | None:
+        document = self.current.get(path)
+        if document is None and self.override is not None and path == self.override.path:
+            document = self.override.document
+        return document
+
+    def _apply_batch(self, candidates: list[_Candidate], refused: dict[tuple[Any, ...], tuple[Finding, str]], given_up: set[tuple[Any, ...]]) -> list[AppliedFix]:
+        """Apply as many non-conflicting fixes as possible; verify; drop the ones that fail."""
+        batch: list[_Candidate] = []
+        for candidate in candidates:
+            document = self._document_for(candidate.path)
+            if document is None:
+                self._drop(candidate, f"the fix edits {candidate.path}, which is not part of the project", refused, given_up)
+                continue
+            try:
+                check_edits(candidate.fix.edits, len(document.text))
+            except OverlapError as exc:
+                self._drop(candidate, f"the fixer produced a malformed fix: {exc}", refused, given_up)
+                continue
+            if any(self._conflict(candidate, other) for other in batch):
+                continue  # next pass, on fresh findings
+            batch.append(candidate)
+        while batch:
+            documents, failure = self._try(batch)
+            if failure is not None:
+                culprit, reason = failure
+                self._drop(culprit, reason, refused, given_up)
+                batch = [c for c in batch if c is not culprit]
+                continue
+            previous = dict(self.current)
+            previous_order = list(self.order)
+            for path, document in documents.items():
+                if path not in self.current:
+                    self._add_document(document, created=True)
+                self.current[path] = document
+            findings, _ = self._lint()
+            present = {finding_key(f) for f in findings}
+            still = [c for c in batch if finding_key(c.finding) in present]
+            if still:
+                self.current = previous
+                self.order = previous_order
+                for candidate in still:
+                    self._drop(candidate, "the fix did not remove the finding", refused, given_up)
+                batch = [c for c in batch if c not in still]
+                continue
+            return [AppliedFix(c.finding, c.fix, c.path) for c in batch]
+        return []
+
+    @staticmethod
+    def _conflict(a: _Candidate, b: _Candidate) -> bool:
+        if a.path == b.path and _ranges_conflict(a.fix, b.fix):
+            return True
+        ia, ib = getattr(a.fix, "intent", None), getattr(b.fix, "intent", None)
+        return ia is not None and ib is not None and ia.service == ib.service  # one service per pass
+
+    def _try(self, batch: list[_Candidate]) -> tuple[dict[str, ComposeDocument], tuple[_Candidate, str] | None]:
+        """Apply the batch file by file; on failure, find a fix that fails on its own."""
+        by_path: dict[str, list[_Candidate]] = {}
+        for candidate in batch:
+            by_path.setdefault(candidate.path, []).append(candidate)
+        out: dict[str, ComposeDocument] = {}
+        for path, group in by_path.items():
+            before = self._document_for(path)
+            assert before is not None
+            after = self._applied(before, [e for c in group for e in c.fix.edits])
+            reason = verify_change(before if before.text else None, after, [getattr(c.fix, "intent", None) for c in group])
+            if reason is None:
+                out[path] = after
+                continue
+            for candidate in group:  # who is to blame?
+                alone = self._applied(before, candidate.fix.edits)
+                own = verify_change(before if before.text else None, alone, [getattr(candidate.fix, "intent", None)])
+                if own is not None:
+                    return out, (candidate, own)
+            return out, (group[-1], f"{reason} (together with other fixes)")
+        return out, None
+
+    @staticmethod
+    def _applied(before: ComposeDocument, edits: Iterable[Edit]) -> ComposeDocument:
+        text = apply_edits(before.text, edits)
+        after = ComposeDocument(before.path, text, has_bom=before.has_bom, real_path=before.real_path)
+        if not text and before.newline:
+            after.newline = before.newline
+        return after
+
+    def _drop(self, candidate: _Candidate, reason: str, refused: dict[tuple[Any, ...], tuple[Finding, str]], given_up: set[tuple[Any, ...]]) -> None:
+        key = finding_key(candidate.finding)
+        given_up.add(key)
+        where = f" in service {candidate.finding.service}" if candidate.finding.service else ""
+        refused[key] = (candidate.finding, f"fix dropped: {reason}")
+        self.notices.append(f"{candidate.path}: dropped the fix for {candidate.finding.code}{where}: {reason}")
+
+    def _state_hash(self) -> str:
+        digest = hashlib.sha256()
+        for path in self.order:
+            document = self.current.get(path)
+            if document is not None:
+                digest.update(path.encode("utf-8", "replace") + b"\0" + document.text.encode("utf-8", "replace") + b"\0")
+        return digest.hexdigest()
+
+    # ------------------------------------------------------------------ output
+    def changes(self) -> list[FileChange]:
+        out: list[FileChange] = []
+        for path in self.order:
+            document = self.current.get(path)
+            original = self.originals.get(path)
+            if document is None or original is None:
+                continue
+            created = self.override is not None and self.override.created and path == self.override.path
+            if not created and document.text == original.text:
+                continue
+            if created and not document.text:
+                continue
+            original_bytes = b"" if created else encode(original, original.text)
+            out.append(FileChange(path, document.real_path, original_bytes, encode(document, document.text), created))
+        return out
+
+
+def override_path_for(base: str) -> str:
+    """The override file Compose would load beside `base`: same stem, `.override.`, same extension."""
+    directory, name = os.path.split(base)
+    stem, dot, extension = name.rpartition(".")
+    if not dot:
+        stem, extension = name, "yaml"
+    return os.path.join(directory, f"{stem}.override.{extension}")
+
+
+# --------------------------------------------------------------------------- API for apply/
+def fix_project(
+    files: list[str],
+    *,
+    services: set[str] | None = None,
+    codes: set[str] | None = None,
+    unsafe: bool = False,
+    to_override: bool = False,
+    options: dict[str, Any] | None = None,
+) -> list[FileChange]:
+    """The changes that fix `files` (one project, in merge order), without writing them.
+
+    `options`: `majors` ({service: int}) forces a layout per service; `config`
+    (a Config) and `project_dir` default to the configuration found from the
+    first file and that file's folder; `bind_root`/`persistence` override the
+    configuration's `fix.bind-root`/`fix.persistence`.
+    """
+    return fix_project_outcome(files, services=services, codes=codes, unsafe=unsafe, to_override=to_override, options=options).changes
+
+
+def fix_project_outcome(
+    files: list[str],
+    *,
+    services: set[str] | None = None,
+    codes: set[str] | None = None,
+    unsafe: bool = False,
+    to_override: bool = False,
+    options: dict[str, Any] | None = None,
+    linter: Linter | None = None,
+    requested: set[str] | None = None,
+) -> FixOutcome:
+    """Like `fix_project`, with the full outcome (applied, refused, remaining, notices)."""
+    from holdfast.config import load_config
+    from holdfast.engine import Linter
+
+    options = dict(options or {})
+    if not files:
+        raise ValueError("no compose files given")
+    config: Config = options.pop("config", None) or load_config(start=files[0])
+    if linter is None:
+        linter = Linter(config)
+    documents = [ComposeDocument.from_path(path, max_bytes=config.max_file_size) for path in files]
+    project_dir = options.pop("project_dir", None) or os.path.dirname(os.path.abspath(files[0]))
+    session = FixSession(
+        linter,
+        documents,
+        requested if requested is not None else set(files),
+        project_dir=project_dir,
+        unsafe=unsafe,
+        services=services,
+        codes=codes,
+        to_override=to_override,
+        options=options,
+    )
+    return session.run()
+
+
+__all__ = [
+    "MAX_PASSES",
+    "AppliedFix",
+    "FileChange",
+    "FixOutcome",
+    "FixSession",
+    "MountFix",
+    "MountIntent",
+    "OverlapError",
+    "OverrideTarget",
+    "apply_edits",
+    "check_edits",
+    "fix_project",
+    "fix_project_outcome",
+    "override_path_for",
+    "verify_change",
+]
