@@ -38,6 +38,7 @@ from holdfast.cli import (
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes marked unsafe (e.g. moving a mount to another path).")
 @click.option("--to-override", is_flag=True, help="Write the repairs into the project's override file (compose.override.yaml …), leaving the upstream file untouched.")
 @click.option("--exit-non-zero-on-fix", is_flag=True, help="Exit 1 when anything was fixed, even if nothing remains.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain (the pre-commit hook: `holdfast lint` reports them).")
 @click.option("--fail-level", type=click.Choice(["error", "warning", "info"]), default=None, help="Lowest severity of a remaining finding that makes the exit code 1 (default: error).")
 @click.option("--color", "color_option", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
 @user_errors
@@ -53,6 +54,7 @@ def fix_command(
     unsafe_fixes: bool,
     to_override: bool,
     exit_non_zero_on_fix: bool,
+    exit_zero: bool,
     fail_level: str | None,
     color_option: str,
 ) -> int:
@@ -135,6 +137,8 @@ def fix_command(
         write_report(remaining, linter, sources, displayed, config, "text", None, False, color)
     if exit_non_zero_on_fix and applied_count:
         return EXIT_FINDINGS
+    if exit_zero:
+        return EXIT_OK
     return exit_code(remaining, config.fail_level)
 
 
