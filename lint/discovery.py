@@ -14,7 +14,9 @@ from typing import Callable
 
 BASE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 _PATTERNS = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml", "compose.*.yaml", "compose.*.yml", "docker-compose.*.yaml", "docker-compose.*.yml")
-SKIP_DIRS = {".git", "node_modules"}
+# holdfast-backups: `apply` keeps copies of the original compose files there; they must
+# never be linted or "fixed".
+SKIP_DIRS = {".git", "node_modules", "holdfast-backups"}
 
 
 class DiscoveryError(ValueError):

@@ -41,6 +41,12 @@ from holdfast.cli import (
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain (the pre-commit hook: `holdfast lint` reports them).")
 @click.option("--fail-level", type=click.Choice(["error", "warning", "info"]), default=None, help="Lowest severity of a remaining finding that makes the exit code 1 (default: error).")
 @click.option("--color", "color_option", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
+@click.option("--apply", "apply_live", is_flag=True, help="Also rescue the data of running or stopped containers: plan + apply on the live host (see `holdfast apply`).")
+@click.option("--yes", is_flag=True, help="With --apply: do not ask before the first destructive step.")
+@click.option("--dry-run", is_flag=True, help="With --apply: show what would run and change nothing.")
+@click.option("--backup-dir", type=click.Path(file_okay=False), default=None, help="With --apply: where backups go (default ./holdfast-backups/<timestamp>/).")
+@click.option("--host", default=None, help="With --apply: Docker endpoint (default: DOCKER_HOST or the current context).")
+@click.option("-p", "--project-name", default=None, help="With --apply: the Compose project name, when it is not the folder's.")
 @user_errors
 def fix_command(
     paths: tuple[str, ...],
@@ -57,12 +63,36 @@ def fix_command(
     exit_zero: bool,
     fail_level: str | None,
     color_option: str,
+    apply_live: bool,
+    yes: bool,
+    dry_run: bool,
+    backup_dir: str | None,
+    host: str | None,
+    project_name: str | None,
 ) -> int:
-    """Fix compose files in place (folders are searched; no PATHS: the current project)."""
+    """Fix compose files in place (folders are searched; no PATHS: the current project).
+
+    With --apply, services whose containers exist are rescued on the live host first
+    (stop, back up, verify, move the data into the new mount, patch, recreate, verify),
+    through the same code path as `holdfast plan` + `holdfast apply`.
+    """
     from holdfast.engine import Linter, exit_code
     from holdfast.fixing import FixSession
 
     config = build_config(paths + files, config_path, select, extend_select, ignore, fail_level)
+    if not apply_live and (yes or dry_run or backup_dir or host or project_name):
+        raise UserError("--yes, --dry-run, --backup-dir, --host and --project-name go with --apply")
+    if apply_live:
+        if show_diff or "-" in paths or "-" in files:
+            raise UserError("--apply changes a live host; it cannot be combined with --diff or standard input")
+        from holdfast.apply.cli import fix_apply
+
+        code = fix_apply(
+            paths, files, config=config, project_name=project_name, to_override=to_override,
+            yes=yes, dry_run=dry_run, backup_dir=backup_dir, host=host,
+        )
+        if code != EXIT_OK or dry_run:
+            return code  # the apply said what happened and how to get back; fix nothing more
     projects = collect_projects(paths, files, config)
     stdin = read_stdin(projects, stdin_filename)
     if stdin is not None and to_override:
