@@ -18,6 +18,7 @@ def holdfast_rules() -> list[type]:
         hf103_named_volume,
         hf104_unpinned_major,
         hf105_wrong_path,
+        live_host,
         schema,
         syntax,
         unused_suppression,
@@ -33,4 +34,5 @@ def holdfast_rules() -> list[type]:
         hf103_named_volume.StatefulDataOnNamedVolume,
         hf104_unpinned_major.StatefulImageUnpinnedMajor,
         hf105_wrong_path.StatefulMountWrongPath,
+        *live_host.HOST_RULES,
     ]
