@@ -75,6 +75,15 @@ class LintContext:
         )
 
 
+    def load_problems(self, code: str) -> Iterable[Finding]:
+        """Findings for the problems the documents met while loading (HF001-HF003), as recorded."""
+        for document in self.documents:
+            for problem in document.problems:
+                if problem.code == code:
+                    span = Span(problem.line, problem.column, problem.end_line or problem.line, problem.end_column or problem.column, 0, 0)
+                    yield self.finding(document, problem.yaml_path, problem.message, span=span)
+
+
 @dataclass
 class LintResult:
     findings: list[Finding]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from holdfast.document import Span
 from holdfast.model import Finding, Rule, Severity
 
 
@@ -45,8 +44,4 @@ class DuplicateKey(Rule):
     scope = "document"
 
     def check(self, ctx) -> Iterable[Finding]:
-        for document in ctx.documents:
-            for problem in document.problems:
-                if problem.code == self.code:
-                    span = Span(problem.line, problem.column, problem.end_line or problem.line, problem.end_column or problem.column, 0, 0)
-                    yield ctx.finding(document, problem.yaml_path, problem.message, span=span)
+        return ctx.load_problems(self.code)

@@ -49,15 +49,11 @@ class ComposeSchemaViolation(Rule):
     scope = "document"
 
     def check(self, ctx) -> Iterable[Finding]:
-        from holdfast.document import Span
         from holdfast.project import is_legacy_v1
         from holdfast.schema import schema_errors
 
+        yield from ctx.load_problems(self.code)
         for document in ctx.documents:
-            for problem in document.problems:
-                if problem.code == self.code:
-                    span = Span(problem.line, problem.column, problem.end_line or problem.line, problem.end_column or problem.column, 0, 0)
-                    yield ctx.finding(document, problem.yaml_path, problem.message, span=span)
             if is_legacy_v1(document.data):
                 yield ctx.finding(
                     document,

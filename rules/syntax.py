@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from holdfast.document import Span
 from holdfast.model import Finding, Rule, Severity
 
 
@@ -42,11 +41,4 @@ class YamlSyntaxError(Rule):
     scope = "document"
 
     def check(self, ctx) -> Iterable[Finding]:
-        for document in ctx.documents:
-            for problem in document.problems:
-                if problem.code != self.code:
-                    continue
-                end_line = problem.end_line or problem.line
-                end_column = problem.end_column or problem.column
-                span = Span(problem.line, problem.column, end_line, end_column, 0, 0)
-                yield ctx.finding(document, problem.yaml_path, problem.message, span=span)
+        return ctx.load_problems(self.code)
