@@ -27,7 +27,13 @@ the live-host planner (`holdfast.apply`) calls: it reads the files, fixes the
 chosen services and codes and returns a `FileChange` per changed or created
 file, WITHOUT writing anything (call `FileChange.write()`). `options` may hold
 `majors` ({service: major version}, to force a layout), `config` (a
-`holdfast.config.Config`), `project_dir`, `bind_root` and `persistence`.
+`holdfast.config.Config`), `project_dir`, `bind_root`, `persistence`, and the
+live-host pins `pins` ({service: image ref}, HF104's floating tag pinned to the
+major the container runs) and `hostnames` ({service: hostname}). A pin rides
+along with the service's mount fix when both edit the same file (one change,
+verified against one `MountIntent` with `image`/`hostname`); otherwise it is
+applied on its own after the passes, verified the same way
+(`holdfast.fixers.live_pins`).
 
 `FixSession.run(...)` is the lower-level loop the CLI and `holdfast.api` use; it
 also reports what was fixed, refused and what remains.
@@ -67,11 +73,15 @@ class MountIntent:
     `targets` are container paths whose entries in the service's `volumes:` may
     be added, replaced or removed; every target must end up on a bind mount or a
     named volume. `volumes` are top-level named volumes the fix may add.
+    `image` / `hostname`, when set, are the values the service's `image:` /
+    `hostname:` must end up with (the live-host pins); nothing else may change.
     """
 
     service: str
-    targets: frozenset[str]
+    targets: frozenset[str] = frozenset()
     volumes: frozenset[str] = frozenset()
+    image: str | None = None
+    hostname: str | None = None
 
 
 @dataclass(frozen=True)
@@ -155,6 +165,7 @@ class FixOutcome:
     notices: list[str]
     documents: dict[str, ComposeDocument]  # final state, displayed path -> document
     unsafe_skipped: list[Finding] = field(default_factory=list)
+    pinned: list[str] = field(default_factory=list)  # "path: pinned image: … in service S" (live-host pins applied on their own)
 
 
 # --------------------------------------------------------------------------- edits
@@ -254,9 +265,20 @@ def verify_change(before: ComposeDocument | None, after: ComposeDocument, intent
     allowed_volumes: set[str] = set()
     for intent in mount_intents:
         allowed_volumes |= set(intent.volumes)
+    pinned: dict[str, dict[str, str]] = {}
+    for intent in mount_intents:
+        for key in ("image", "hostname"):
+            value = getattr(intent, key)
+            if value is not None:
+                pinned.setdefault(intent.service, {})[key] = value
+    for service, keys in pinned.items():
+        problem = _check_service_keys(old, new, service, keys)
+        if problem:
+            return problem
     by_service: dict[str, set[str]] = {}
     for intent in mount_intents:
-        by_service.setdefault(intent.service, set()).update(intent.targets)
+        if intent.targets:
+            by_service.setdefault(intent.service, set()).update(intent.targets)
     for service, targets in by_service.items():
         problem = _check_service_mounts(old, new, service, targets)
         if problem:
@@ -283,6 +305,38 @@ def _entry_target(entry: Any) -> str | None:
 
     mount = parse_volume(entry)
     return mount.target if mount is not None else None
+
+
+def _services_of(data: dict[str, Any]) -> dict[str, Any] | None:
+    from holdfast.project import is_legacy_v1
+
+    if is_legacy_v1(data):  # services at the top level
+        return data
+    services = data.get("services")
+    return services if isinstance(services, dict) else None
+
+
+def _check_service_keys(old: dict[str, Any], new: dict[str, Any], service: str, keys: dict[str, str]) -> str | None:
+    """The service's `image:` / `hostname:` must be exactly the pinned values; strip them from both copies."""
+    old_services, new_services = _services_of(old), _services_of(new)
+    new_service = new_services.get(service) if new_services is not None else None
+    if not isinstance(new_service, dict):
+        return f"service {service} would be missing"
+    old_service = old_services.get(service) if old_services is not None else None
+    if old_service is not None and not isinstance(old_service, dict):
+        return f"service {service} is not a mapping"
+    for key, value in keys.items():
+        if new_service.get(key) != value:
+            return f"service {service} would not get `{key}: {value}` (it would be {new_service.get(key)!r})"
+        if old_service is not None and key in old_service:
+            new_service[key] = old_service[key]
+        else:
+            del new_service[key]
+    if old_service is None and not new_service and new_services is not None:
+        del new_services[service]  # a service entry that only carried the pins (an override)
+        if not new_services and new is not new_services and "services" not in old:
+            del new["services"]
+    return None
 
 
 def _check_service_mounts(old: dict[str, Any], new: dict[str, Any], service: str, targets: set[str]) -> str | None:
@@ -417,6 +471,7 @@ class FixSession:
         self.codes = {c.upper() for c in codes} if codes else None
         self.options = dict(options or {})
         self.notices: list[str] = []
+        self.pinned: list[str] = []  # live-host pins applied on their own (not carried by a mount fix)
         self.override: OverrideTarget | None = None
         if to_override:
             self.override = self._override_target()
@@ -497,6 +552,7 @@ class FixSession:
         else:
             if accepted:  # the last pass still changed something: more might follow
                 self.notices.append(f"stopped after {MAX_PASSES} passes; some fixes may remain")
+        self._pin_leftovers()
         final = self.linter.lint_documents(self._active(), self.requested, project_dir=self.project_dir)
         remaining = list(final.findings)
         left = {finding_key(f) for f in remaining}
@@ -511,6 +567,7 @@ class FixSession:
             notices=self.notices,
             documents=dict(self.current),
             unsafe_skipped=list(unsafe_skipped.values()),
+            pinned=list(self.pinned),
         )
 
     def _wanted(self, finding: Finding) -> bool:
@@ -525,8 +582,6 @@ class FixSession:
         return [self.current[p] for p in self.order if p in self.current and (self.current[p].text or self.originals.get(p) is self.current[p])]
 
     def _lint(self) -> tuple[list[Finding], Project | None]:
-        from holdfast.project import Project
-
         documents = self._active()
         with_fixes = self.linter.with_fixes
         self.linter.with_fixes = False
@@ -534,6 +589,12 @@ class FixSession:
             result = self.linter.lint_documents(documents, self.requested, project_dir=self.project_dir)
         finally:
             self.linter.with_fixes = with_fixes
+        return result.findings, self._project(documents)
+
+    def _project(self, documents: list[ComposeDocument] | None = None) -> Project | None:
+        from holdfast.project import Project
+
+        documents = self._active() if documents is None else documents
         parsed = [d for d in documents if isinstance(d.data, dict)]
         project = None
         if parsed and len(parsed) == len(documents):
@@ -541,11 +602,11 @@ class FixSession:
                 project = Project.load(parsed, directory=self.project_dir)
             except Exception as exc:  # noqa: BLE001 - fixers fall back to a single-document view
                 self.notices.append(f"could not assemble the project for fixing: {type(exc).__name__}: {exc}")
-        return result.findings, project
+        return project
 
     def fix_options(self, project: Project | None) -> dict[str, Any]:
         options = self.linter.fix_options()
-        options.update({k: v for k, v in self.options.items() if k in ("bind_root", "persistence", "majors")})
+        options.update({k: v for k, v in self.options.items() if k in ("bind_root", "persistence", "majors", "pins", "hostnames")})
         options["project"] = project
         options["documents"] = dict(self.current)
         options["to_override"] = self.override is not None
@@ -570,8 +631,85 @@ class FixSession:
             if fix is None:
                 continue
             path = fix.path or finding.path
-            return _Candidate(finding, fixer, fix, path)
+            return self._with_pins(_Candidate(finding, fixer, fix, path), options)
         return None
+
+    # ------------------------------------------------------------------ live-host pins
+    def _pin_services(self) -> list[str]:
+        """Services the options pin (`pins`: image, `hostnames`: hostname), in order, within `services`."""
+        names = list(self.options.get("pins") or {}) + list(self.options.get("hostnames") or {})
+        return [n for n in dict.fromkeys(names) if self.services is None or n in self.services]
+
+    def _with_pins(self, candidate: _Candidate, options: dict[str, Any]) -> _Candidate:
+        """A mount fix for a pinned service also carries the pins when they are in the same file: one verified change."""
+        from holdfast.fixers._layout import Refusal
+        from holdfast.fixers.live_pins import describe, live_pin_fixes
+
+        fix = candidate.fix
+        intent = getattr(fix, "intent", None)
+        if not isinstance(fix, MountFix) or intent is None or not fix.edits or intent.service not in self._pin_services():
+            return candidate
+        try:
+            pins = live_pin_fixes(options.get("project"), options, intent.service)
+        except Refusal:
+            return candidate  # said once, by `_pin_leftovers`
+        if len(pins) != 1 or pins[0].path != candidate.path or pins[0].intent is None:
+            return candidate  # another file (or nothing to do): applied on its own after the passes
+        pin = pins[0]
+        document = self._document_for(candidate.path)
+        if document is None:
+            return candidate
+        edits = tuple(pin.edits) + tuple(fix.edits)  # at one offset the pin goes first: `hostname:` right under `image:`
+        merged_intent = MountIntent(intent.service, intent.targets, intent.volumes, pin.intent.image, pin.intent.hostname)
+        try:
+            after = self._applied(document, edits)
+        except OverlapError:
+            return candidate
+        if verify_change(document if document.text else None, after, [merged_intent]) is not None:
+            return candidate
+        shown = describe(merged_intent)
+        merged = MountFix(
+            title=f"{fix.title}; pin {shown}",
+            applicability=fix.applicability,
+            edits=edits,
+            path=fix.path,
+            intent=merged_intent,
+            done=f"{fix.done or _past(fix.title)}; pinned {shown}",
+        )
+        return _Candidate(candidate.finding, candidate.fixer, merged, candidate.path)
+
+    def _pin_leftovers(self) -> None:
+        """Pins no mount fix carried (no mount fix for the service, or the value is in another file): verified on their own."""
+        from holdfast.fixers._layout import Refusal
+        from holdfast.fixers.live_pins import live_pin_fixes
+
+        for name in self._pin_services():
+            project = self._project()
+            options = self.fix_options(project)
+            try:
+                fixes = live_pin_fixes(project, options, name)
+            except Refusal as exc:
+                self.notices.append(f"did not pin service {name}: {exc}")
+                continue
+            for fix in fixes:
+                path = fix.path or ""
+                before = self._document_for(path)
+                if before is None:
+                    self.notices.append(f"did not pin service {name}: {path} is not part of the project")
+                    continue
+                try:
+                    after = self._applied(before, fix.edits)
+                except OverlapError as exc:
+                    self.notices.append(f"{path}: did not pin service {name}: malformed edit ({exc})")
+                    continue
+                reason = verify_change(before if before.text else None, after, [fix.intent])
+                if reason is not None:
+                    self.notices.append(f"{path}: did not pin service {name}: {reason}")
+                    continue
+                if path not in self.current:
+                    self._add_document(after, created=True)
+                self.current[path] = after
+                self.pinned.append(f"{path}: {fix.done} in service {name}")
 
     def _document_for(self, path: str) -> ComposeDocument | None:
         document = self.current.get(path)
@@ -715,7 +853,9 @@ def fix_project(
     `options`: `majors` ({service: int}) forces a layout per service; `config`
     (a Config) and `project_dir` default to the configuration found from the
     first file and that file's folder; `bind_root`/`persistence` override the
-    configuration's `fix.bind-root`/`fix.persistence`.
+    configuration's `fix.bind-root`/`fix.persistence`; `pins` ({service: image
+    ref}) and `hostnames` ({service: hostname}) set those keys of the chosen
+    services (live-host pins).
     """
     return fix_project_outcome(files, services=services, codes=codes, unsafe=unsafe, to_override=to_override, options=options).changes
 

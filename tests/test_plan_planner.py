@@ -155,33 +155,47 @@ def test_postgres_18_pinned_image(tmp_path):
 
 
 # ------------------------------------------------------------ image traps
-def test_rabbitmq_hostname_must_be_pinned(tmp_path):
-    folder = project_dir(tmp_path, "services:\n  mq:\n    image: rabbitmq:3.12\n")
+def test_rabbitmq_hostname_is_pinned_by_the_fix_engine(tmp_path):
+    """rabbitmq keeps its data under mnesia/rabbit@<hostname>: the patched file pins the old container's hostname."""
+    folder = project_dir(tmp_path, "services:\n  mq:\n    image: rabbitmq:3.13\n    restart: always\n")
     engine = FakeEngine()
-    engine.add(attrs("c" * 64, project=folder.name, service="mq", image_ref="rabbitmq:3.12", image_id=PG_IMAGE, env={"RABBITMQ_VERSION": "3.12.14"}, hostname="a1b2c3d4e5f6", mounts=[volume(VOL_DB, "/var/lib/rabbitmq")]))
+    engine.add(attrs("c" * 64, project=folder.name, service="mq", image_ref="rabbitmq:3.13", image_id=PG_IMAGE, env={"RABBITMQ_VERSION": "3.13.7"}, hostname="rabbit-1", mounts=[volume(VOL_DB, "/var/lib/rabbitmq")]))
     seen = {}
 
-    def fixer_without_hostname(*args, **kwargs):
+    def recording_fixer(*args, **kwargs):
         from holdfast.fixing import fix_project
 
         seen.update(kwargs["options"])
         return fix_project(*args, **kwargs)
 
-    with pytest.raises(Refused, match="hostname: a1b2c3d4e5f6"):
-        plan_for(folder, engine, fixer=fixer_without_hostname)
-    assert seen["hostnames"] == {"mq": "a1b2c3d4e5f6"}  # asked of the fix engine
+    plan = plan_for(folder, engine, fixer=recording_fixer)
+    assert seen["hostnames"] == {"mq": "rabbit-1"}  # asked of the fix engine
+    mq = plan.service("mq")
+    assert mq.hostname_pin == "rabbit-1"
+    assert [m.mount_target for m in mq.moves] == ["/var/lib/rabbitmq"]
+    [change] = plan.changes
+    text = change.new_bytes.decode()
+    assert text.startswith("services:\n  mq:\n    image: rabbitmq:3.13\n    hostname: rabbit-1\n    restart: always\n")
+    assert "hostname: rabbit-1" in text
 
-    def fixer_with_hostname(*args, **kwargs):
+
+def test_rabbitmq_without_a_pinned_hostname_is_refused(tmp_path):
+    """When the fix engine cannot pin the hostname (here: a fixer that drops the ask), the plan refuses."""
+    folder = project_dir(tmp_path, "services:\n  mq:\n    image: rabbitmq:3.12\n")
+    engine = FakeEngine()
+    engine.add(attrs("c" * 64, project=folder.name, service="mq", image_ref="rabbitmq:3.12", image_id=PG_IMAGE, env={"RABBITMQ_VERSION": "3.12.14"}, hostname="a1b2c3d4e5f6", mounts=[volume(VOL_DB, "/var/lib/rabbitmq")]))
+
+    def fixer_without_hostname(*args, **kwargs):
         from holdfast.fixing import fix_project
 
-        changes = fix_project(*args, **kwargs)
-        for change in changes:
-            change.new_bytes = change.new_bytes.replace(b"image: rabbitmq:3.12\n", b"image: rabbitmq:3.12\n    hostname: a1b2c3d4e5f6\n")
-        return changes
+        kwargs["options"] = {k: v for k, v in kwargs["options"].items() if k != "hostnames"}
+        return fix_project(*args, **kwargs)
 
-    plan = plan_for(folder, engine, fixer=fixer_with_hostname)
+    with pytest.raises(Refused, match="hostname: a1b2c3d4e5f6"):
+        plan_for(folder, engine, fixer=fixer_without_hostname)
+    plan = plan_for(folder, engine)
     assert plan.service("mq").hostname_pin == "a1b2c3d4e5f6"
-    assert [m.mount_target for m in plan.service("mq").moves] == ["/var/lib/rabbitmq"]
+    assert b"    image: rabbitmq:3.12\n    hostname: a1b2c3d4e5f6\n" in plan.changes[0].new_bytes
 
 
 def test_multi_path_service_moves_every_path_together(tmp_path):
@@ -202,20 +216,22 @@ def test_floating_tag_is_pinned_by_tagging_the_running_image(tmp_path):
     engine = seed_engine(folder)
     asked = {}
 
-    def pinning_fixer(*args, **kwargs):
+    def recording_fixer(*args, **kwargs):
         from holdfast.fixing import fix_project
 
         asked.update(kwargs["options"]["pins"])
-        changes = fix_project(*args, **kwargs)
-        for change in changes:
-            change.new_bytes = change.new_bytes.replace(b"image: postgres:alpine", b"image: postgres:15-alpine")
-        return changes
+        return fix_project(*args, **kwargs)
 
-    plan = plan_for(folder, engine, fixer=pinning_fixer)
+    plan = plan_for(folder, engine, fixer=recording_fixer)
     assert asked == {"db": "postgres:15-alpine", "redis": "redis:7-alpine"}
     db = plan.service("db")
     assert (db.image_after, db.tag) == ("postgres:15-alpine", "postgres:15-alpine")
+    assert plan.service("redis").tag == "redis:7-alpine"
     assert not any("postgres:alpine" in w for w in plan.warnings)
+    [change] = plan.changes
+    old, new = seed_text().splitlines(), change.new_bytes.decode().splitlines()
+    assert [n for n, (a, b) in enumerate(zip(old, new), 1) if a != b] == [6, 8, 9, 13, 15, 16]
+    assert new[5] == "    image: postgres:15-alpine" and new[12] == "    image: redis:7-alpine"
 
 
 def test_image_no_longer_local_is_refused(tmp_path):
@@ -226,20 +242,29 @@ def test_image_no_longer_local_is_refused(tmp_path):
         plan_for(folder, engine)
 
 
-def test_floating_tag_now_meaning_another_image_is_refused(tmp_path):
+def test_floating_tag_now_meaning_another_image_is_pinned_to_the_running_one(tmp_path):
     folder = project_dir(tmp_path, seed_text())
     engine = seed_engine(folder)
     engine.images["postgres:alpine"] = "sha256:" + "9" * 64  # someone pulled a newer postgres:alpine meanwhile
+    db = plan_for(folder, engine).service("db")
+    assert (db.image_after, db.tag) == ("postgres:15-alpine", "postgres:15-alpine")  # the recreate never sees postgres:alpine
+
+
+def test_pinned_tag_meaning_another_image_is_refused(tmp_path):
+    folder = project_dir(tmp_path, seed_text())
+    engine = seed_engine(folder)
+    engine.images["postgres:15-alpine"] = "sha256:" + "9" * 64  # the pin already names another (15.x) image here
     with pytest.raises(Refused, match="docker tag " + PG_IMAGE):
         plan_for(folder, engine)
 
 
 def test_vanished_tag_is_restored_by_tagging(tmp_path):
-    folder = project_dir(tmp_path, seed_text())
-    engine = seed_engine(folder)
-    del engine.images["redis:alpine"]  # the tag was removed (or withdrawn upstream); the image is still here
+    folder = project_dir(tmp_path, seed_text().replace("image: redis:alpine", "image: redis:7-alpine"))
+    engine = FakeEngine()
+    engine.add(attrs("e" * 64, project=folder.name, service="redis", image_ref="redis:7-alpine", image_id=REDIS_IMAGE, env={"REDIS_VERSION": "7.0.15"}, mounts=[volume(VOL_REDIS, "/data")]))
+    del engine.images["redis:7-alpine"]  # the tag was removed (or withdrawn upstream); the image is still here
     plan = plan_for(folder, engine)
-    assert plan.service("redis").tag == "redis:alpine"
+    assert plan.service("redis").tag == "redis:7-alpine"
 
 
 # ----------------------------------------------------------- other refusals

@@ -279,6 +279,10 @@ def test_seed_scenario_end_to_end(images, tmp_path_factory):
         assert (project.dir / "postgres" / "PG_VERSION").exists()
         fixed = project.file.read_text(encoding="utf-8")
         assert "    volumes:\n      - ./postgres:/var/lib/postgresql/data" in fixed
+        # HF104: the floating tags are pinned to what runs (PG_MAJOR=15), tagged on the very image (nothing pulled)
+        assert "    image: postgres:15-alpine\n" in fixed and "    image: redis:7-alpine\n" in fixed
+        image_id = run(["docker", "inspect", "-f", "{{.Image}}", project.container("db")]).stdout.strip()
+        assert run(["docker", "image", "inspect", "-f", "{{.Id}}", "postgres:15-alpine"]).stdout.strip() == image_id
 
         # the same plan again: nothing to do (journal), and nothing to do with another backup folder (state)
         again = run(["holdfast", "apply", "plan.json", "--yes"], cwd=project.dir, check=False)
