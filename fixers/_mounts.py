@@ -73,6 +73,20 @@ class Context:
         service = project.services.get(name) if project is not None else None
         return cls(document, finding, options, name, project, service)
 
+    def verify(self, before: ComposeDocument, edits: Any, intent: Any) -> str | None:
+        """Why applying `edits` to `before` would not be exactly `intent`, or None.
+
+        `holdfast fix` verifies every fix (the fix engine does so again for the whole
+        batch). When lint only shows what is fixable (`options["verify"]` False), the
+        re-parse is skipped: it would double the parsing cost of every lint run.
+        """
+        if not self.options.get("verify", True):
+            return None
+        from holdfast.fixing import apply_edits, verify_change
+
+        after = ComposeDocument(before.path, apply_edits(before.text, edits), has_bom=before.has_bom, real_path=before.real_path)
+        return verify_change(before if before.text else None, after, [intent])
+
     @property
     def persistence(self) -> str:
         return str(self.options.get("persistence") or "bind")

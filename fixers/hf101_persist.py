@@ -99,7 +99,7 @@ class PersistDataFixer(Fixer):
 
     # ------------------------------------------------------------------ 1. uncomment
     def _uncomment(self, ctx: Context, block: Any) -> Fix | None:
-        from holdfast.fixing import MountFix, MountIntent, apply_edits, verify_change
+        from holdfast.fixing import MountFix, MountIntent
 
         document = ctx.document
         nodes = service_nodes(document, ctx.service_name)
@@ -116,8 +116,7 @@ class PersistDataFixer(Fixer):
             elif text[start:end] != wanted:
                 edits.append(Edit(start, end, wanted))
         intent = MountIntent(ctx.service_name, frozenset(m.target for m in block.mounts))
-        after = ComposeDocument(document.path, apply_edits(text, edits), has_bom=document.has_bom, real_path=document.real_path)
-        if verify_change(document, after, [intent]) is not None:
+        if ctx.verify(document, edits, intent) is not None:
             return None
         lines = f"lines {block.first_line}-{block.last_line}" if block.last_line > block.first_line else f"line {block.first_line}"
         return MountFix(
@@ -130,7 +129,7 @@ class PersistDataFixer(Fixer):
 
     # ------------------------------------------------------------------ 2. add a mount
     def _add(self, ctx: Context, targets: list[str]) -> Fix:
-        from holdfast.fixing import MountFix, MountIntent, apply_edits, verify_change
+        from holdfast.fixing import MountFix, MountIntent
 
         document = ctx.document
         self._check_free(ctx, targets)
@@ -144,8 +143,7 @@ class PersistDataFixer(Fixer):
         edits.extend(add_named_volumes(document, [n for n in named if not (isinstance(declared, dict) and n in declared)], style))
         edits = _merge_inserts(edits)
         intent = MountIntent(ctx.service_name, frozenset(targets), frozenset(named))
-        after = ComposeDocument(document.path, apply_edits(document.text, edits), has_bom=document.has_bom, real_path=document.real_path)
-        problem = verify_change(document, after, [intent])
+        problem = ctx.verify(document, edits, intent)
         if problem is not None:
             raise Refusal(f"the edit would not be clean: {problem}")
         shown = ", ".join(f"{s}:{t}" for s, t in pairs)
@@ -171,7 +169,7 @@ class PersistDataFixer(Fixer):
 
     # ------------------------------------------------------------------ override
     def _to_override(self, ctx: Context, targets: list[str], block: Any) -> Fix:
-        from holdfast.fixing import MountFix, MountIntent, apply_edits, verify_change
+        from holdfast.fixing import MountFix, MountIntent
         from holdfast.mounts import parse_volume
 
         target = ctx.override
@@ -197,8 +195,7 @@ class PersistDataFixer(Fixer):
         edits = _merge_inserts(override_edits(target, ctx.service_name, entries, named, style, style.quote))
         intent = MountIntent(ctx.service_name, frozenset(intent_targets), frozenset(named))
         before = target.document
-        after = ComposeDocument(before.path, apply_edits(before.text, edits), has_bom=before.has_bom, real_path=before.real_path)
-        problem = verify_change(before if before.text else None, after, [intent])
+        problem = ctx.verify(before, edits, intent)
         if problem is not None:
             raise Refusal(f"the override would not be clean: {problem}")
         verb = "create" if not before.text else "add to"

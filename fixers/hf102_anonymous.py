@@ -52,7 +52,7 @@ class AnonymousVolumeFixer(Fixer):
             return refuse(TITLE, str(exc))
 
     def _edit(self, document: ComposeDocument, finding: Finding, options: dict[str, Any]) -> Fix | None:
-        from holdfast.fixing import MountFix, MountIntent, apply_edits, verify_change
+        from holdfast.fixing import MountFix, MountIntent
         from holdfast.mounts import normalise_path
 
         ctx = Context.build(document, finding, options)
@@ -79,10 +79,9 @@ class AnonymousVolumeFixer(Fixer):
             entry = entry_value(source, target, kind, style)
             edits = override_edits(override, ctx.service_name, [entry], named, style, style.quote)
             before = override.document
-            after = ComposeDocument(before.path, apply_edits(before.text, edits), has_bom=before.has_bom, real_path=before.real_path)
             # in the override, only the new target is written; the anonymous entry stays in the base file
             intent = MountIntent(ctx.service_name, frozenset({normalise_path(target)}), frozenset(named))
-            problem = verify_change(before if before.text else None, after, [intent])
+            problem = ctx.verify(before, edits, intent)
             if problem is not None:
                 raise Refusal(f"the override would not be clean: {problem}")
             return MountFix(
@@ -97,8 +96,7 @@ class AnonymousVolumeFixer(Fixer):
         style = detect_style(document, ctx.service_name)
         declared = document.data.get("volumes") if isinstance(document.data, dict) else None
         edits.extend(add_named_volumes(document, [n for n in named if not (isinstance(declared, dict) and n in declared)], style))
-        after = ComposeDocument(document.path, apply_edits(document.text, edits), has_bom=document.has_bom, real_path=document.real_path)
-        problem = verify_change(document, after, [intent])
+        problem = ctx.verify(document, edits, intent)
         if problem is not None:
             raise Refusal(f"the edit would not be clean: {problem}")
         what = "named volume" if kind == "volume" else "bind mount"

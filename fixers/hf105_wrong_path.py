@@ -41,7 +41,7 @@ class WrongPathFixer(Fixer):
             return refuse(TITLE, str(exc))
 
     def _edit(self, document: ComposeDocument, finding: Finding, options: dict[str, Any]) -> Fix | None:
-        from holdfast.fixing import MountFix, MountIntent, apply_edits, verify_change
+        from holdfast.fixing import MountFix, MountIntent
         from holdfast.mounts import normalise_path, parse_volume
 
         ctx = Context.build(document, finding, options)
@@ -96,8 +96,7 @@ class WrongPathFixer(Fixer):
         else:
             raise Refusal("the entry is neither a string nor a mapping")
         intent = MountIntent(ctx.service_name, frozenset({normalise_path(wrong), normalise_path(right)}))
-        after = ComposeDocument(document.path, apply_edits(document.text, [edit]), has_bom=document.has_bom, real_path=document.real_path)
-        problem = verify_change(document, after, [intent])
+        problem = ctx.verify(document, [edit], intent)
         if problem is not None:
             raise Refusal(f"the edit would not be clean: {problem}")
         return MountFix(

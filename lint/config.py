@@ -118,6 +118,17 @@ def _toml_load(path: str) -> dict[str, Any]:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
 
 
+def _mentions_holdfast(path: str) -> bool:
+    """Whether a pyproject.toml can hold our table: `[tool.holdfast...]`, a dotted
+    `tool.holdfast` key, or `holdfast = {...}` inside a bare `[tool]` table."""
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+    except OSError:
+        return True  # let the real read report the problem
+    return b"tool.holdfast" in raw or (b"[tool]" in raw and b"holdfast" in raw)
+
+
 def find_config_file(start: str) -> tuple[str, dict[str, Any]] | None:
     """The nearest configuration above `start` (a file or folder): its path and holdfast table."""
     directory = os.path.abspath(start if os.path.isdir(start) else os.path.dirname(os.path.abspath(start)))
@@ -125,6 +136,8 @@ def find_config_file(start: str) -> tuple[str, dict[str, Any]] | None:
         for name in CONFIG_FILES:
             candidate = os.path.join(directory, name)
             if os.path.isfile(candidate):
+                if name == "pyproject.toml" and not _mentions_holdfast(candidate):
+                    continue  # most projects' pyproject.toml: no need to import and run a TOML parser
                 data = _toml_load(candidate)
                 if name == "pyproject.toml":
                     table = data.get("tool", {}).get("holdfast")

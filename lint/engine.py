@@ -259,6 +259,7 @@ class Linter:
     def _attach_fixes(self, findings: Iterable[Finding], documents: dict[str, ComposeDocument], project: Project | None = None) -> None:
         options = self.fix_options()
         options["project"] = project  # fixers judge the merged project, like `holdfast fix`
+        options["verify"] = False  # lint shows fixability; `holdfast fix` verifies every edit
         for finding in findings:
             document = documents.get(finding.path)
             if document is None:

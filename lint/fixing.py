@@ -41,8 +41,6 @@ also reports what was fixed, refused and what remains.
 
 from __future__ import annotations
 
-import difflib
-import hashlib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -130,6 +128,8 @@ class FileChange:
         old = _decode(self.original_bytes).splitlines(keepends=True)
         new = _decode(self.new_bytes).splitlines(keepends=True)
         fromfile = "/dev/null" if self.created else self.path
+        import difflib  # only --diff needs it; lint imports this module on every run
+
         lines = difflib.unified_diff(old, new, fromfile, self.path)
         out: list[str] = []
         for line in lines:
@@ -804,6 +804,8 @@ class FixSession:
         self.notices.append(f"{candidate.path}: dropped the fix for {candidate.finding.code}{where}: {reason}")
 
     def _state_hash(self) -> str:
+        import hashlib
+
         digest = hashlib.sha256()
         for path in self.order:
             document = self.current.get(path)

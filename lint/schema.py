@@ -13,7 +13,6 @@ re-linting unchanged files never pays for importing and running jsonschema.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -65,11 +64,24 @@ def cache_dir() -> str | None:
     return os.path.join(base, "holdfast")
 
 
+def content_key(data: bytes) -> str:
+    """A key for the local result cache: crc32, adler32 and length of the content.
+
+    Not a security boundary (the cache lives in the user's own folder), just a
+    content address with negligible chance of an accidental clash. hashlib is
+    avoided on purpose: importing it loads OpenSSL, which costs more start-up
+    time than linting a small file.
+    """
+    import zlib
+
+    return f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}{len(data):x}"
+
+
 @lru_cache(maxsize=1)
 def _schema_digest() -> str:
     from holdfast import __version__
 
-    return hashlib.sha256(__version__.encode() + b"\0" + _schema_bytes()).hexdigest()[:16]
+    return content_key(__version__.encode() + b"\0" + _schema_bytes())
 
 
 def schema_errors(data: Any) -> list[tuple[tuple[Any, ...], str]]:
@@ -82,7 +94,7 @@ def schema_errors(data: Any) -> list[tuple[tuple[Any, ...], str]]:
         canonical = json.dumps(plain, sort_keys=True, default=str, separators=(",", ":"))
     except (TypeError, ValueError):  # pragma: no cover - non-JSON data is validated uncached
         return _validate(plain)
-    key = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    key = content_key(canonical.encode("utf-8"))
     path = os.path.join(directory, "schema-" + _schema_digest(), key[:2], key + ".json")
     try:
         with open(path, encoding="utf-8") as handle:

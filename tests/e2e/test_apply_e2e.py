@@ -605,7 +605,11 @@ def test_compose_v1_keeps_the_old_anonymous_volume_over_a_new_bind(images, tmp_p
         from holdfast.cli import build_config
 
         plans, notes = make_plans((str(folder),), (), build_config((str(folder),), None, None, None, None), engine)
-        assert len(plans) == 1 and plans[0].changes == [] and plans[0].service("redis").codes == ["HF501"], notes
+        assert len(plans) == 1 and plans[0].service("redis").codes == ["HF501"], notes
+        # the mount is already in the file: the only edit is pinning the floating tag to what runs
+        [change] = plans[0].changes
+        before = (folder / "docker-compose.yml").read_text(encoding="utf-8")
+        assert change.new_bytes.decode("utf-8") == before.replace("image: redis:alpine", "image: redis:7-alpine")
         console = quiet()
         assert run_apply(plans[0], engine=engine, backup_dir=str(root / "backup"), yes=True, console=console) == 0, output(console)
         [facts] = engine.project_containers(name, "redis", oneoff=False)
