@@ -410,9 +410,17 @@ class Engine:
         if not self.client.api.put_archive(container_id, path, data):
             raise RuntimeError(f"the engine refused the archive for {path}")
 
-    def create_helper(self, image_id: str, binds: dict[str, str], purpose: str) -> str:
-        """A never-started container of the SAME image with the bind mounts, so the daemon writes exact owners and modes."""
-        host_config = self.client.api.create_host_config(binds={source: {"bind": target, "mode": "rw"} for source, target in binds.items()})
+    def create_helper(self, image_id: str, binds: dict[str, str], purpose: str, *, read_only: bool = False, tmpfs: Iterable[str] = ()) -> str:
+        """A never-started container of the SAME image with the bind mounts, so the daemon writes exact owners and modes.
+
+        `tmpfs` paths (the image's own VOLUMEs) get no anonymous volume, so removing the
+        helper leaves nothing behind; `inspect` uses that with read-only volume mounts.
+        """
+        mode = "ro" if read_only else "rw"
+        host_config = self.client.api.create_host_config(
+            binds={source: {"bind": target, "mode": mode} for source, target in binds.items()},
+            tmpfs={path: "" for path in tmpfs} or None,
+        )
         created = self.client.api.create_container(
             image_id,
             command=["holdfast-helper-never-started"],

@@ -215,20 +215,7 @@ class EngineAccess:
     def create_probe(self, image_id: str, volume: str, tmpfs: list[str]) -> str:
         # tmpfs over the image's own VOLUMEs: Docker creates no anonymous volume where a mount exists,
         # so removing the helper with v=False leaves nothing behind.
-        host_config = self.api.create_host_config(
-            binds={volume: {"bind": PROBE_MOUNT, "mode": "ro"}},
-            tmpfs={path: "" for path in tmpfs},
-            network_mode="none",
-        )
-        created = self.api.create_container(
-            image_id,
-            command=["holdfast-inspect-never-started"],
-            entrypoint=["/nonexistent-holdfast-helper"],
-            host_config=host_config,
-            labels={LABEL_HELPER: HELPER_PURPOSE},
-            network_disabled=True,
-        )
-        return created["Id"]
+        return self.engine.create_helper(image_id, {volume: PROBE_MOUNT}, HELPER_PURPOSE, read_only=True, tmpfs=tmpfs)
 
     def probe_volumes(self, container_id: str) -> list[str]:
         attrs = self.api.inspect_container(container_id)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from holdfast.document import ComposeDocument
 from holdfast.fixers._layout import (
@@ -34,7 +34,7 @@ from holdfast.fixers._layout import (
     render_item,
     render_mapping,
 )
-from holdfast.model import Applicability, Edit, Finding
+from holdfast.model import Applicability, Edit, Finding, Fix, Fixer
 from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -48,6 +48,21 @@ OVERRIDE_HEADER = (
     "# on persistent storage without editing the upstream compose file. Compose merges this file",
     "# over the base file automatically (`docker compose config` shows the result).",
 )
+
+
+class RefusingFixer(Fixer):
+    """A fixer whose `_edit` raises `Refusal`; the refusal becomes a display-only fix with the reason."""
+
+    title: ClassVar[str]
+
+    def edit(self, document: ComposeDocument, finding: Finding, options: dict[str, Any]) -> Fix | None:
+        try:
+            return self._edit(document, finding, options)
+        except Refusal as exc:
+            return refuse(self.title, str(exc))
+
+    def _edit(self, document: ComposeDocument, finding: Finding, options: dict[str, Any]) -> Fix | None:  # pragma: no cover
+        raise NotImplementedError
 
 
 @dataclass

@@ -23,6 +23,7 @@ from holdfast.document import ComposeDocument
 from holdfast.fixers._layout import Refusal, detect_style, line_end
 from holdfast.fixers._mounts import (
     Context,
+    RefusingFixer,
     add_entries,
     add_named_volumes,
     choose_sources,
@@ -31,24 +32,18 @@ from holdfast.fixers._mounts import (
     interpolated_origin,
     override_edits,
     override_style,
-    refuse,
     service_nodes,
 )
-from holdfast.model import Applicability, Edit, Finding, Fix, Fixer
+from holdfast.model import Applicability, Edit, Finding, Fix
 
 TITLE = "Persist the data"
 
 
-class PersistDataFixer(Fixer):
+class PersistDataFixer(RefusingFixer):
     """Uncomment the author's own `volumes:` block, or add a bind mount / named volume."""
 
+    title = TITLE
     codes = ("HF101",)
-
-    def edit(self, document: ComposeDocument, finding: Finding, options: dict[str, Any]) -> Fix | None:
-        try:
-            return self._edit(document, finding, options)
-        except Refusal as exc:
-            return refuse(TITLE, str(exc))
 
     # ------------------------------------------------------------------ planning
     def _edit(self, document: ComposeDocument, finding: Finding, options: dict[str, Any]) -> Fix | None:

@@ -24,32 +24,27 @@ from holdfast.fixers._layout import (
 )
 from holdfast.fixers._mounts import (
     Context,
+    RefusingFixer,
     add_named_volumes,
     choose_sources,
     entry_value,
     override_edits,
     override_style,
-    refuse,
     service_nodes,
     service_path,
     services_data,
 )
-from holdfast.model import Applicability, Edit, Finding, Fix, Fixer
+from holdfast.model import Applicability, Edit, Finding, Fix
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 TITLE = "Replace the anonymous volume"
 
 
-class AnonymousVolumeFixer(Fixer):
+class AnonymousVolumeFixer(RefusingFixer):
     """Replace an anonymous data volume by a bind mount (or a named volume)."""
 
+    title = TITLE
     codes = ("HF102",)
-
-    def edit(self, document: ComposeDocument, finding: Finding, options: dict[str, Any]) -> Fix | None:
-        try:
-            return self._edit(document, finding, options)
-        except Refusal as exc:
-            return refuse(TITLE, str(exc))
 
     def _edit(self, document: ComposeDocument, finding: Finding, options: dict[str, Any]) -> Fix | None:
         from holdfast.fixing import MountFix, MountIntent

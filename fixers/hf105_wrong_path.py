@@ -10,35 +10,28 @@ different paths.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from holdfast.document import ComposeDocument
 from holdfast.fixers._layout import Refusal, explicit, inside, is_shared, replace_scalar
 from holdfast.fixers._mounts import (
     Context,
-    refuse,
+    RefusingFixer,
     service_nodes,
     service_path,
     services_data,
 )
-from holdfast.model import Applicability, Finding, Fix, Fixer
+from holdfast.model import Applicability, Finding, Fix
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 TITLE = "Move the mount to the data path"
-_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
 
 
-class WrongPathFixer(Fixer):
+class WrongPathFixer(RefusingFixer):
     """Rewrite the target of a mount that is meant for the data but misses it."""
 
+    title = TITLE
     codes = ("HF105",)
-
-    def edit(self, document: ComposeDocument, finding: Finding, options: dict[str, Any]) -> Fix | None:
-        try:
-            return self._edit(document, finding, options)
-        except Refusal as exc:
-            return refuse(TITLE, str(exc))
 
     def _edit(self, document: ComposeDocument, finding: Finding, options: dict[str, Any]) -> Fix | None:
         from holdfast.fixing import MountFix, MountIntent
@@ -110,12 +103,10 @@ class WrongPathFixer(Fixer):
 
 def _retarget(entry: str, target: str) -> str:
     """`src:/old:ro` -> `src:/new:ro` (a Windows drive in the source is kept whole)."""
-    drive = ""
-    text = entry
-    if _DRIVE.match(text):
-        drive, text = text[:2], text[2:]
-    parts = text.split(":")
+    from holdfast.mounts import split_short_syntax
+
+    parts = split_short_syntax(entry)
     if len(parts) < 2:
         raise Refusal("the entry has no target to move")
     parts[1] = target
-    return drive + ":".join(parts)
+    return ":".join(parts)

@@ -66,16 +66,21 @@ def parse_volume(entry: Any, index: int | None = None) -> Mount | None:
     return None
 
 
+def split_short_syntax(entry: str) -> list[str]:
+    """`SOURCE:TARGET:MODE` split at the colons, keeping a Windows drive (`C:\\data`) whole."""
+    drive, text = "", entry
+    if _WINDOWS_DRIVE.match(text):
+        drive, text = text[:2], text[2:]
+    parts = text.split(":")
+    parts[0] = drive + parts[0]
+    return parts
+
+
 def _parse_short(entry: str, index: int | None) -> Mount | None:
     text = entry.strip()
     if not text:
         return None
-    drive = ""
-    if _WINDOWS_DRIVE.match(text):  # C:\data:/var/lib/x
-        drive, text = text[:2], text[2:]
-    parts = text.split(":")
-    if drive:
-        parts[0] = drive + parts[0]
+    parts = split_short_syntax(text)
     if len(parts) == 1:
         return Mount("anonymous", normalise_path(parts[0]), None, False, index)
     source, target = parts[0], parts[1]
