@@ -11,7 +11,21 @@ import os
 
 import pytest
 
-from support import SHARED, docker_ok  # noqa: F401  (re-exported for fixtures)
+from support import SHARED, docker_ok, unavailable  # noqa: F401  (re-exported for fixtures)
+
+
+@pytest.fixture(scope="session")
+def images() -> dict[str, str]:
+    """The locally built postgres/redis stand-in images (built once per machine, checked once per run)."""
+    from docker_images import docker_available, ensure_test_images
+
+    if not docker_available():
+        unavailable("Docker daemon not available")
+    try:
+        return ensure_test_images()
+    except RuntimeError as exc:
+        unavailable(f"could not build the local test images: {exc}")
+        raise  # pragma: no cover - unavailable() always raises
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

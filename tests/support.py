@@ -22,6 +22,15 @@ def shared_or_skip(*parts: str) -> Path:
     return path
 
 
+def unavailable(reason: str) -> None:
+    """Skip a test that needs Docker, or fail it when CI demands Docker (HOLDFAST_REQUIRE_DOCKER=1)."""
+    import os
+
+    if os.environ.get("HOLDFAST_REQUIRE_DOCKER") == "1":
+        pytest.fail(f"{reason} (HOLDFAST_REQUIRE_DOCKER=1)")
+    pytest.skip(reason)
+
+
 def docker_ok() -> bool:
     """True when a Docker engine answers."""
     try:

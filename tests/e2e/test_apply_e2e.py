@@ -29,21 +29,14 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from docker_images import docker_available, ensure_test_images
 from holdfast.hookspecs import hookimpl
-from support import SEED
+from support import SEED, unavailable
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 COMPOSE = ["docker-compose"]
 PG_TABLES = {"accounts": 500, "statuses": 2000}
 
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("HOLDFAST_REQUIRE_DOCKER") == "1":
-        pytest.fail(f"{reason} (HOLDFAST_REQUIRE_DOCKER=1)")
-    pytest.skip(reason)
 
 
 def run(argv: list[str], cwd: Path | None = None, check: bool = True, timeout: int = 300) -> subprocess.CompletedProcess:
@@ -152,16 +145,11 @@ class Project:
 
 
 @pytest.fixture(scope="module")
-def images() -> dict[str, str]:
-    if not docker_available():
-        _unavailable("Docker daemon not available")
+def images(images: dict[str, str]) -> dict[str, str]:
+    """The shared test images, plus the Compose v1 CLI these tests drive."""
     if shutil.which("docker-compose") is None:
-        _unavailable("docker-compose (v1) is not installed")
-    try:
-        return ensure_test_images()
-    except RuntimeError as exc:
-        _unavailable(f"could not build the local test images: {exc}")
-        raise
+        unavailable("docker-compose (v1) is not installed")
+    return images
 
 
 def _teardown(project: Project) -> None:

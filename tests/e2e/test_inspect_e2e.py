@@ -16,7 +16,6 @@ what these tests created is removed.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -27,32 +26,11 @@ from pathlib import Path
 import pytest
 from support import SEED
 
-try:
-    from docker_images import docker_available, ensure_test_images
-except ImportError:  # pragma: no cover - tests/ is on pythonpath through pyproject
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from docker_images import docker_available, ensure_test_images
-
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 COMPOSE = shutil.which("docker-compose")
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("HOLDFAST_REQUIRE_DOCKER") == "1":
-        pytest.fail(f"{reason} (HOLDFAST_REQUIRE_DOCKER=1)")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def images() -> dict[str, str]:
-    if not docker_available():
-        _unavailable("Docker daemon not available")
-    try:
-        return ensure_test_images()
-    except RuntimeError as exc:
-        _unavailable(f"could not build the local test images: {exc}")
-        raise  # pragma: no cover
 
 
 def sh(*argv: str, check: bool = True, timeout: float = 120, cwd: Path | None = None) -> subprocess.CompletedProcess:

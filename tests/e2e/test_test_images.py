@@ -5,20 +5,11 @@ stop exits 0 and persists it, and a restart finds it again."""
 from __future__ import annotations
 
 import io
-import os
-import sys
 import tarfile
 import time
 import uuid
-from pathlib import Path
 
 import pytest
-
-try:
-    from tests.docker_images import docker_available, ensure_test_images
-except ImportError:  # tests/ is not a package, or not on sys.path
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from docker_images import docker_available, ensure_test_images
 
 docker = pytest.importorskip("docker")
 
@@ -27,20 +18,6 @@ pytestmark = pytest.mark.docker
 STOP_TIMEOUT = 30
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("HOLDFAST_REQUIRE_DOCKER") == "1":
-        pytest.fail(f"{reason} (HOLDFAST_REQUIRE_DOCKER=1)")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def images() -> dict[str, str]:
-    if not docker_available():
-        _unavailable("Docker daemon not available")
-    try:
-        return ensure_test_images()
-    except RuntimeError as exc:
-        _unavailable(f"could not build the local test images: {exc}")
 
 
 @pytest.fixture
