@@ -34,14 +34,23 @@ class ComposeCLI:
         return " ".join(self.argv)
 
 
-def detect_cli(env: dict[str, str] | None = None) -> ComposeCLI | None:
-    """`docker compose version` first, then `docker-compose version`; None when neither runs."""
-    candidates = []
-    if shutil.which("docker"):
-        candidates.append(("docker", "compose"))
-    if shutil.which("docker-compose"):
-        candidates.append(("docker-compose",))
-    for argv in candidates:
+FLAVOURS = {"v2": ("docker", "compose"), "v1": ("docker-compose",)}
+
+
+def detect_cli(env: dict[str, str] | None = None, prefer: str | None = None) -> ComposeCLI | None:
+    """The Compose CLI to run: `prefer` ("v1"/"v2"), else $HOLDFAST_COMPOSE, else v2 then v1.
+
+    A flavour that was asked for and does not run gives None (the caller refuses),
+    never the other flavour: recreating a v1 project with v2 renames its containers.
+    """
+    wanted = prefer or (env if env is not None else os.environ).get("HOLDFAST_COMPOSE") or None
+    if wanted is not None and wanted not in FLAVOURS:
+        raise Refused(f"unknown Compose flavour {wanted!r}: use v1 or v2")
+    order = [wanted] if wanted else ["v2", "v1"]
+    for flavour in order:
+        argv = FLAVOURS[flavour]
+        if not shutil.which(argv[0]):
+            continue
         try:
             result = subprocess.run([*argv, "version", "--short"], capture_output=True, text=True, timeout=60, env=env, check=False)
         except (OSError, subprocess.TimeoutExpired):

@@ -28,6 +28,30 @@ def images() -> dict[str, str]:
         raise  # pragma: no cover - unavailable() always raises
 
 
+COMPOSE_FLAVOURS = {"v2": ["docker", "compose"], "v1": ["docker-compose"]}
+
+
+@pytest.fixture(params=sorted(COMPOSE_FLAVOURS, reverse=True))
+def compose_flavour(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Run the test once under Compose v2 and once under v1: the argv of that Compose CLI.
+
+    HOLDFAST_COMPOSE is set for the test, so holdfast's own live commands use the same
+    flavour. A missing flavour skips (or fails under HOLDFAST_REQUIRE_DOCKER=1: CI
+    installs both, see scripts/install-compose-v2.sh).
+    """
+    import subprocess
+
+    argv = COMPOSE_FLAVOURS[request.param]
+    try:
+        ok = subprocess.run([*argv, "version"], capture_output=True, timeout=60).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        ok = False
+    if not ok:
+        unavailable(f"Compose {request.param} ({' '.join(argv)}) is not installed")
+    monkeypatch.setenv("HOLDFAST_COMPOSE", request.param)
+    return argv
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not any(item.get_closest_marker("docker") for item in items):
         return
