@@ -118,10 +118,31 @@ def selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--ignore", default=None, help="Comma-separated codes to disable."),
         click.option("-f", "--file", "files", multiple=True, type=click.Path(dir_okay=False), help="Compose files of ONE project, merged in order like `docker compose -f`."),
         click.option("--stdin-filename", default=None, help="The name to report for standard input (`-`)."),
+        # Compose's own project options, as `docker compose` reads them (kept in the click context)
+        click.option("--project-directory", callback=_keep, expose_value=False, type=click.Path(file_okay=False), help="Folder relative paths start from, as `docker compose --project-directory`."),
+        click.option("--env-file", "env_file", multiple=True, callback=_keep, expose_value=False, type=click.Path(dir_okay=False), help="Variables file(s) instead of the project's .env, as `docker compose --env-file`."),
+        click.option("--profile", "profile", multiple=True, callback=_keep, expose_value=False, help="Active profile(s), as `docker compose --profile` (default: COMPOSE_PROFILES)."),
     ]
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def _keep(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    ctx.meta[f"holdfast.{param.name}"] = value
+    return value
+
+
+def compose_options() -> dict[str, Any]:
+    """The Compose project options given on the command line (-p, --project-directory, --env-file, --profile)."""
+    ctx = click.get_current_context(silent=True)
+    meta = ctx.meta if ctx is not None else {}
+    return {
+        "project_name": meta.get("holdfast.project_name") or (ctx.params.get("project_name") if ctx is not None else None),
+        "project_directory": meta.get("holdfast.project_directory"),
+        "env_files": list(meta.get("holdfast.env_file") or ()),
+        "profiles": list(meta.get("holdfast.profile") or ()),
+    }
 
 
 def _codes(value: str | None) -> tuple[str, ...] | None:
@@ -150,19 +171,28 @@ def build_config(paths: tuple[str, ...], config_path: str | None, select: str | 
 
 def collect_projects(paths: tuple[str, ...], files: tuple[str, ...], config: Any) -> list[Any]:
     """The projects to lint: explicit -f files form one project; PATHS are discovered and grouped."""
-    from holdfast.discovery import ProjectFiles, default_files, discover, group_projects
+    from holdfast.discovery import compose_selection, discover, group_projects
 
+    options = compose_options()
     projects = []
     if files:
         for path in files:
             if path != "-" and not os.path.isfile(path):
                 raise UserError(f"{path}: no such file")
-        projects.append(ProjectFiles(list(files), set(files)))
+        selected = compose_selection(list(files), **options)
+        selected.files, selected.requested = list(files), set(files)
+        projects.append(selected)
     if paths:
-        projects.extend(group_projects(discover(list(paths), config.is_excluded)))
+        for group in group_projects(discover(list(paths), config.is_excluded)):
+            selected = compose_selection([f for f in group.files], **options)
+            selected.files, selected.requested = group.files, group.requested
+            projects.append(selected)
     if not projects:
-        found = default_files(os.getcwd())
-        projects.append(ProjectFiles(found, set(found)))
+        selected = compose_selection((), **options)
+        for path in selected.files:
+            if path != "-" and not os.path.isfile(path):
+                raise UserError(f"{path}: no such file (from COMPOSE_FILE)")
+        projects.append(selected)
     return projects
 
 
@@ -192,6 +222,7 @@ def choose_color(option: str, output: str | None) -> bool:
 @click.option("--statistics", is_flag=True, help="Show counts per rule instead of each finding.")
 @click.option("--color", "color_option", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
 @click.option("--no-cache", is_flag=True, help="Do not read or write the result cache (HOLDFAST_NO_CACHE=1).")
+@click.option("-p", "--project-name", callback=_keep, expose_value=False, help="Project name, as `docker compose -p` (default: COMPOSE_PROJECT_NAME, `name:`, the folder).")
 @user_errors
 def lint_command(paths: tuple[str, ...], files: tuple[str, ...], config_path: str | None, select: str | None, extend_select: str | None, ignore: str | None, stdin_filename: str | None, output_format: str, output: str | None, fail_level: str | None, exit_zero: bool, statistics: bool, color_option: str, no_cache: bool) -> int:
     """Check compose files (folders are searched; no PATHS: the current project)."""

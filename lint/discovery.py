@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Callable
 
-BASE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+# Compose v2's order of preference (compose-go's DefaultFileNames / DefaultOverrideFileNames,
+# measured with `docker compose config` 2.26): note `.yml` before `.yaml` for docker-compose.*
+# and for every override name.
+BASE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
+OVERRIDE_NAMES = ("compose.override.yml", "compose.override.yaml", "docker-compose.override.yml", "docker-compose.override.yaml")
 _PATTERNS = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml", "compose.*.yaml", "compose.*.yml", "docker-compose.*.yaml", "docker-compose.*.yml")
 # holdfast-backups: `apply` keeps copies of the original compose files there; they must
 # never be linted or "fixed".
@@ -30,6 +35,13 @@ class ProjectFiles:
     files: list[str]
     requested: set[str] = field(default_factory=set)
     directory: str | None = None
+    # What `docker compose` options and environment chose (see `compose_selection`); None: work it out
+    # from the directory (its `.env` under the process environment).
+    env: dict[str, str] | None = None
+    name: str | None = None  # -p / COMPOSE_PROJECT_NAME
+    profiles: tuple[str, ...] = ()  # --profile / COMPOSE_PROFILES
+    env_files: list[str] = field(default_factory=list)  # the env files read (--env-file or .env)
+    problems: list[str] = field(default_factory=list)  # refusals Compose reports before loading any file
 
 
 def is_compose_name(name: str) -> bool:
@@ -37,28 +49,119 @@ def is_compose_name(name: str) -> bool:
 
 
 def override_for(base: str) -> str | None:
-    """The override file Compose loads beside a base file, if it exists."""
+    """The override file Compose loads beside a base file (any of the four names, first found), if any."""
     directory, name = os.path.split(base)
     if name not in BASE_NAMES:
         return None
-    stem = name.rsplit(".", 1)[0]
-    for extension in ("yaml", "yml"):
-        candidate = os.path.join(directory, f"{stem}.override.{extension}")
+    for candidate_name in OVERRIDE_NAMES:
+        candidate = os.path.join(directory, candidate_name)
         if os.path.isfile(candidate):
             return candidate
     return None
 
 
 def base_for(override: str) -> str | None:
-    """The base file an override file belongs to, if it exists."""
+    """The base file an override file belongs to, if it exists and Compose would pair them."""
     directory, name = os.path.split(override)
-    for stem in ("compose", "docker-compose"):
-        if name in (f"{stem}.override.yaml", f"{stem}.override.yml"):
-            for extension in ("yaml", "yml"):
-                candidate = os.path.join(directory, f"{stem}.{extension}")
-                if os.path.isfile(candidate):
-                    return candidate
+    if name not in OVERRIDE_NAMES:
+        return None
+    for base_name in BASE_NAMES:
+        candidate = os.path.join(directory, base_name)
+        if os.path.isfile(candidate):
+            found = override_for(candidate)
+            return candidate if found and os.path.abspath(found) == os.path.abspath(override) else None
     return None
+
+
+NAME_RULE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+def normalise_project_name(raw: str) -> str:
+    """A folder name made into a project name as Compose does: lowercase, only [a-z0-9_-], no leading - or _."""
+    return re.sub(r"[^-_a-z0-9]", "", raw.lower()).lstrip("-_")
+
+
+def load_env_files(env: dict[str, str], paths: list[str], problems: list[str]) -> None:
+    """Add the variables of dotenv files to `env` without replacing any already set (the process wins)."""
+    from holdfast.dotenv import DotenvError, read_many
+    from holdfast.fileio import UnreadableFile
+
+    try:
+        found = read_many(paths, env)
+    except DotenvError as exc:
+        problems.append(str(exc))
+        return
+    except (OSError, UnreadableFile) as exc:
+        problems.append(f"{getattr(exc, 'filename', None) or paths[0]}: cannot read env file: {getattr(exc, 'strerror', None) or exc}")
+        return
+    for key, value in found.items():
+        env.setdefault(key, value)
+
+
+def compose_selection(
+    files: list[str] | tuple[str, ...] = (),
+    *,
+    project_directory: str | None = None,
+    env_files: list[str] | tuple[str, ...] = (),
+    project_name: str | None = None,
+    profiles: list[str] | tuple[str, ...] = (),
+    environ: dict[str, str] | None = None,
+    cwd: str | None = None,
+) -> ProjectFiles:
+    """The files, folder, variables, name and profiles `docker compose` would use for these options.
+
+    Order as in Compose v2: the process environment; the env files (`--env-file`, else
+    `.env` in the project folder: --project-directory, the first -f file's folder, else the
+    current one), never replacing a variable already set; then COMPOSE_FILE (split at
+    COMPOSE_PATH_SEPARATOR, else the OS path separator); then the default names searched
+    upward; then, if that moved the project folder, its `.env` as well.
+    """
+    cwd = os.path.abspath(cwd or os.getcwd())
+    env = dict(os.environ if environ is None else environ)
+    problems: list[str] = []
+    explicit_env = [os.path.join(cwd, p) for p in env_files]
+    chosen = [f for f in files]
+
+    def workdir() -> str:
+        if project_directory:
+            return os.path.join(cwd, project_directory)
+        first = next((f for f in chosen if f != "-"), None)
+        return os.path.dirname(os.path.join(cwd, first)) if first else cwd
+
+    def dot_env(directory: str) -> list[str]:
+        candidate = os.path.join(directory, ".env")
+        return [candidate] if os.path.isfile(candidate) else []
+
+    read = explicit_env or dot_env(workdir())
+    load_env_files(env, read, problems)
+    if not chosen and env.get("COMPOSE_FILE"):
+        separator = env.get("COMPOSE_PATH_SEPARATOR") or os.pathsep
+        chosen = [p for p in env["COMPOSE_FILE"].split(separator) if p]
+    if not chosen:
+        start = os.path.join(cwd, project_directory) if project_directory else cwd
+        chosen = [os.path.abspath(p) for p in default_files(start)]
+    if not explicit_env:
+        for path in dot_env(workdir()):
+            if os.path.abspath(path) not in {os.path.abspath(p) for p in read}:
+                load_env_files(env, [path], problems)
+                read.append(path)
+    name = project_name
+    if name is None and env.get("COMPOSE_PROJECT_NAME"):
+        name = env["COMPOSE_PROJECT_NAME"]
+    if name is not None and not NAME_RULE.match(name):
+        problems.append(f"invalid project name {name!r}: must consist only of lowercase alphanumeric characters, hyphens, and underscores as well as start with a letter or number")
+        name = normalise_project_name(name) or None
+    active = list(profiles)
+    if not active and env.get("COMPOSE_PROFILES"):
+        active = [p.strip() for p in env["COMPOSE_PROFILES"].split(",") if p.strip()]
+    # paths as the process opens them (relative to its folder when below it, as given on the command line)
+    display = [f if f == "-" else _shown(os.path.join(cwd, f)) for f in chosen]
+    return ProjectFiles(display, set(display), workdir(), env, name, tuple(active), read, problems)
+
+
+def _shown(path: str) -> str:
+    relative = os.path.relpath(path)
+    return path if relative.startswith(".." + os.sep) and os.path.isabs(path) and relative.count(".." + os.sep) > 2 else relative
 
 
 def default_files(start: str) -> list[str]:

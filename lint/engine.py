@@ -58,6 +58,8 @@ class LintContext:
                 span = Span(line, column or 1, line, (column or 1), offset, offset)
             else:
                 span = document.locate(*yaml_path)
+        if service and self.rule.code.startswith("HF1"):
+            message += self.project.profile_note(service)  # a data-safety finding on a service Compose starts only under a profile
         return Finding(
             code=self.rule.code,
             name=self.rule.name,
@@ -163,16 +165,16 @@ class Linter:
     def lint_files(self, files: ProjectFiles, stdin: tuple[str, bytes] | None = None, project_dir: str | None = None) -> LintResult:
         documents = self.load_documents(files, stdin)
         requested = {d.path for d, p in zip(documents, files.files) if p in files.requested or p == "-"}
-        return self.lint_documents(documents, requested, project_dir=project_dir or files.directory)
+        return self.lint_documents(documents, requested, project_dir=project_dir or files.directory, selection=files if files.env is not None else None)
 
-    def lint_documents(self, documents: list[ComposeDocument], requested: set[str], project_dir: str | None = None) -> LintResult:
+    def lint_documents(self, documents: list[ComposeDocument], requested: set[str], project_dir: str | None = None, selection: ProjectFiles | None = None) -> LintResult:
         parsed = [d for d in documents if d.data is not None and isinstance(d.data, dict)]
         project_ok = len(parsed) == len(documents)
         directory = project_dir
         if directory is None:
             first = documents[0]
             directory = os.path.dirname(first.real_path) if first.real_path else os.getcwd()
-        project = Project.load(parsed or documents[:1], directory=directory) if parsed else Project("", directory, [], {})
+        project = Project.load(parsed or documents[:1], directory=directory, selection=selection) if parsed else Project("", directory, [], {})
         all_documents = list(documents) + [d for d in project.extra_documents if d not in documents]
         findings: list[Finding] = []
         for rule in self.selected_rules():

@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 
+MAX_NESTING = 64  # `${A:-${B:-...}}` levels; deeper forms are refused instead of exhausting the stack
+
+
 class InterpolationError(ValueError):
     """A `${VAR:?message}` whose variable is missing, or a malformed `${`."""
 
@@ -46,7 +49,7 @@ class Interpolator:
         return value
 
     # A small recursive-descent expander: `stop` is the character ending a nested default.
-    def _expand(self, s: str, i: int, stop: str | None) -> tuple[str, int]:
+    def _expand(self, s: str, i: int, stop: str | None, depth: int = 0) -> tuple[str, int]:
         out: list[str] = []
         n = len(s)
         while i < n:
@@ -62,7 +65,7 @@ class Interpolator:
                 i += 2
                 continue
             if i + 1 < n and s[i + 1] == "{":
-                value, i = self._braced(s, i + 2)
+                value, i = self._braced(s, i + 2, depth)
                 out.append(value)
                 continue
             j = i + 1
@@ -78,7 +81,9 @@ class Interpolator:
             raise InterpolationError(f"unterminated `${{` in {s!r}")
         return "".join(out), i
 
-    def _braced(self, s: str, i: int) -> tuple[str, int]:
+    def _braced(self, s: str, i: int, depth: int) -> tuple[str, int]:
+        if depth >= MAX_NESTING:
+            raise InterpolationError(f"`${{...}}` defaults nested more than {MAX_NESTING} levels deep; not evaluated")
         j = i
         while j < len(s) and (s[j].isalnum() or s[j] == "_"):
             j += 1
@@ -91,7 +96,7 @@ class Interpolator:
             return self._lookup(name), j + 1
         for op in (":-", ":?", ":+", "-", "?", "+"):
             if s.startswith(op, j):
-                arg, end = self._expand(s, j + len(op), stop="}")
+                arg, end = self._expand(s, j + len(op), stop="}", depth=depth + 1)
                 return self._apply(name, op, arg), end + 1
         raise InterpolationError(f"invalid interpolation format for `{name}` in {s!r}")
 
@@ -120,46 +125,22 @@ class Interpolator:
         return value
 
 
-def read_env_file(path: str) -> dict[str, str]:
-    """Parse a Compose `.env` file: KEY=VALUE lines, `export`, quotes and comments.
+def read_env_file(path: str, lookup: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A `.env` file's variables (Compose's dotenv rules, see holdfast.dotenv); missing or unreadable: empty."""
+    from holdfast.dotenv import DotenvError, read
+    from holdfast.fileio import UnreadableFile
 
-    A missing file is an empty environment. Values in double quotes understand
-    \\n escapes; single quotes are literal; unquoted values end at ` #`.
-    """
     try:
-        with open(path, encoding="utf-8") as handle:
-            lines = handle.read().splitlines()
-    except (OSError, UnicodeDecodeError):
+        return read(path, lookup if lookup is not None else os.environ)
+    except (OSError, UnreadableFile, DotenvError):
         return {}
-    env: dict[str, str] = {}
-    for raw in lines:
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("export "):
-            line = line[7:].lstrip()
-        key, sep, value = line.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            continue
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            quote, value = value[0], value[1:-1]
-            if quote == '"':
-                value = value.replace("\\n", "\n").replace('\\"', '"')
-        else:
-            hash_at = value.find(" #")
-            if hash_at >= 0:
-                value = value[:hash_at].rstrip()
-        env[key] = value
-    return env
 
 
 def project_environment(project_dir: str, env_files: list[str] | None = None) -> dict[str, str]:
-    """The variables Compose would use: the project's `.env` (or given files) under the process environment."""
-    env: dict[str, str] = {}
+    """The variables Compose would use: the process environment over the project's `.env` (or the given files)."""
+    env: dict[str, str] = dict(os.environ)
     files = env_files if env_files is not None else [os.path.join(project_dir, ".env")]
     for path in files:
-        env.update(read_env_file(path))
-    env.update(os.environ)
+        for key, value in read_env_file(path, env).items():
+            env.setdefault(key, value)
     return env

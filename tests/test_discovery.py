@@ -105,7 +105,8 @@ def test_missing_path_and_empty_folder_are_errors(tmp_path):
 def test_override_pairs(tmp_path):
     touch(tmp_path, "compose.yaml", "compose.override.yml", "docker-compose.yml")
     assert override_for(str(tmp_path / "compose.yaml")) == str(tmp_path / "compose.override.yml")
-    assert override_for(str(tmp_path / "docker-compose.yml")) is None
+    # Compose pairs any base name with any of the four override names
+    assert override_for(str(tmp_path / "docker-compose.yml")) == str(tmp_path / "compose.override.yml")
     assert override_for(str(tmp_path / "compose.prod.yaml")) is None
     assert base_for(str(tmp_path / "compose.override.yml")) == str(tmp_path / "compose.yaml")
 
@@ -117,6 +118,12 @@ def test_default_files_like_compose(tmp_path, monkeypatch):
     # from a folder below, Compose walks up
     monkeypatch.chdir(tmp_path / "sub" / "dir")
     assert [os.path.normpath(p) for p in default_files(os.getcwd())] == [os.path.join("..", "..", "compose.yaml"), os.path.join("..", "..", "compose.override.yaml")]
+
+
+def test_name_precedence_measured_on_compose_2_26(tmp_path):
+    touch(tmp_path, "docker-compose.yaml", "docker-compose.yml", "compose.override.yaml", "compose.override.yml", "docker-compose.override.yml")
+    assert [os.path.basename(p) for p in default_files(str(tmp_path))] == ["docker-compose.yml", "compose.override.yml"]
+    assert base_for(str(tmp_path / "compose.override.yaml")) is None  # not the override Compose loads
 
 
 def test_default_files_prefers_compose_yaml(tmp_path):
