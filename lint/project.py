@@ -153,11 +153,13 @@ class Project:
             raw = env.get("COMPOSE_PROFILES", "")
             project.profiles = tuple(p.strip() for p in raw.split(",") if p.strip())
         loader = _Loader(project, cache if cache is not None else {d.real_path: d for d in documents if d.real_path})
+        project.name = name or project_name(directory, env, _declared_name(documents, env))
+        # Compose interpolates with COMPOSE_PROJECT_NAME set to the project's name, however it was chosen
+        env = dict(env, COMPOSE_PROJECT_NAME=project.name) if project.name else env
         for document in documents:
             loader.merge_document(document, depth=0, workdir=directory, env=env)
         loader.finish()
-        project.name = name or project_name(directory, project.env, loader.declared_name)
-        if not project.name or project.name == "default" and not normalise_project_name(loader.declared_name or os.path.basename(os.path.abspath(directory))):
+        if not project.name or project.name == "default" and not normalise_project_name(_declared_name(documents, env) or os.path.basename(os.path.abspath(directory))):
             project.problems.append(ProjectProblem(Origin(first, ()), "project name must not be empty (the folder name has no letter or digit); set `name:` or -p"))
         for service in project.services.values():
             service.project = project
@@ -170,6 +172,16 @@ def is_legacy_v1(data: Any) -> bool:
         return False
     values = [v for k, v in data.items() if not str(k).startswith("x-")]
     return bool(values) and all(isinstance(v, dict) and ("image" in v or "build" in v) for v in values)
+
+
+def _declared_name(documents: list[ComposeDocument], env: dict[str, str]) -> str | None:
+    """The top-level `name:` of the given files (the last one that sets it), interpolated."""
+    declared = None
+    for document in documents:
+        value = document.data.get("name") if isinstance(document.data, dict) else None
+        if isinstance(value, str) and value:
+            declared = Interpolator(env).text(value)
+    return declared
 
 
 def project_name(directory: str, env: dict[str, str], declared: str | None = None) -> str:
@@ -235,9 +247,6 @@ class _Loader:
             return
         interp = Interpolator(env)
         data = document.data
-        name = data.get("name")
-        if depth == 0 and isinstance(name, str) and name:
-            self.declared_name = interp.text(name)
         imported = self._includes(document, data.get("include"), depth, workdir, env)
         prefix: tuple[Any, ...] = ("services",)
         services = data.get("services")
@@ -635,6 +644,8 @@ def resolve_mount_source(source: str, base_dir: str) -> str:
     """Absolute host path of a bind source as Compose resolves it (relative to the project folder)."""
     if source.startswith("~"):
         return os.path.expanduser(source)
+    if os.path.isabs(source):
+        return source  # as written: Compose does not clean an absolute source (`/var/lib/docker/` stays)
     return os.path.normpath(os.path.join(base_dir, source))
 
 
