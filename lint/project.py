@@ -339,7 +339,8 @@ class _Loader:
             origin = Origin(document, ("include", index))
             parsed = _include_entry(entry)
             if isinstance(parsed, str):
-                self.project.problems.append(ProjectProblem(origin, f"`include` entry {index}: {parsed}; Compose refuses the file"))
+                if not _schema_reports(document, ("include", index)):  # HF002's schema check already says it
+                    self.project.problems.append(ProjectProblem(origin, f"`include` entry {index}: {parsed}; Compose refuses the file"))
                 continue
             if depth >= MAX_INCLUDE_DEPTH:
                 self.project.problems.append(ProjectProblem(origin, f"`include` nested deeper than {MAX_INCLUDE_DEPTH} levels"))
@@ -497,6 +498,12 @@ class _Loader:
 
     def _problem(self, origin: Origin | None, service: Service, message: str) -> None:
         self.project.problems.append(ProjectProblem(origin or Origin(service.primary.document, service.primary.path + ("env_file",)), message))
+
+
+def _schema_reports(document: ComposeDocument, prefix: tuple[Any, ...]) -> bool:
+    from holdfast.schema import schema_errors
+
+    return any(tuple(path[: len(prefix)]) == prefix for path, _ in schema_errors(document.data))
 
 
 def _env_file_entries(value: Any) -> list[dict[str, Any]] | None:

@@ -200,3 +200,71 @@ def test_required_variable_present(lint, monkeypatch):
     monkeypatch.delenv("DB_IMAGE", raising=False)
     findings = lint({"compose.yaml": "services:\n  db:\n    image: ${DB_IMAGE:?set DB_IMAGE}\n", ".env": "DB_IMAGE=postgres:16\n"})
     assert [f["code"] for f in findings] == ["HF101"]
+
+
+# --------------------------------------------------------------------------- dotenv (Compose's rules)
+from holdfast.dotenv import DotenvError, parse  # noqa: E402
+
+
+def test_dotenv_quotes_comments_and_expansion():
+    text = (
+        "PG_MAJOR=18\n"
+        "PG_TAG=${PG_MAJOR}\n"  # expanded from an earlier line
+        "PINNED='18' # pinned\n"  # quotes and the comment go
+        'DQ="a\\tb \\"c\\" \\$HOME ${PG_MAJOR}"\n'  # escapes, then expansion; \\$ is a literal $
+        "SQ='${PG_MAJOR}\\n'\n"  # single quotes: literal
+        "ML='one\ntwo' # c\n"  # multi-line
+        "UNQ=a\\nb\n"  # unquoted: no escapes
+        "YAML: style\n"
+        "export EXP=1\n"
+        "INHERIT\n"  # bare key: from the environment when set there
+        "MISSING\n"
+    )
+    env = parse(text, {"INHERIT": "outer", "PG_MAJOR": "17"})
+    assert env["PG_TAG"] == "17"  # the environment is looked up before earlier lines
+    assert env["PINNED"] == "18"
+    assert env["DQ"] == 'a\tb "c" $HOME 17'
+    assert env["SQ"] == "${PG_MAJOR}\\n"
+    assert env["ML"] == "one\ntwo"
+    assert env["UNQ"] == "a\\nb"
+    assert env["YAML"] == "style" and env["EXP"] == "1"
+    assert env["INHERIT"] == "outer" and "MISSING" not in env
+    assert parse("A=1\nB=${A}2\n")["B"] == "12"
+
+
+@pytest.mark.parametrize(
+    "text, line, what",
+    [('A=1\nB="open\n', 2, "unterminated quoted value"), ("A=1\n\nBAD/KEY=1\n", 3, "unexpected character"), ("A=${X:0:1}\n", 1, "invalid interpolation")],
+)
+def test_dotenv_refusals_name_the_line(text, line, what):
+    with pytest.raises(DotenvError) as exc:
+        parse(text, {}, "x.env")
+    assert exc.value.line == line and what in str(exc.value) and str(exc.value).startswith(f"x.env:{line}:")
+
+
+def test_dotenv_reads_only_regular_files(tmp_path):
+    import os
+
+    from holdfast.dotenv import read
+    from holdfast.fileio import UnreadableFile
+
+    fifo = tmp_path / "fifo.env"
+    os.mkfifo(fifo)
+    with pytest.raises(UnreadableFile):
+        read(str(fifo))  # would block forever if opened as a plain file
+    assert read_env_file(str(fifo)) == {}
+
+
+def test_deep_nesting_is_refused_not_a_crash():
+    text = "${A:-" * 600 + "x" + "}" * 600
+    interp = Interpolator({})
+    assert interp.text(text) == text
+    assert "nested more than" in interp.errors[0]
+    assert Interpolator({}).text("${A:-${B:-${C:-deep}}}") == "deep"
+
+
+def test_deep_nesting_gives_a_finding(lint):
+    deep = "${A:-" * 600 + "16" + "}" * 600
+    findings = lint({"compose.yaml": f"services:\n  db:\n    image: postgres:{deep}\n"})
+    assert [(f["code"], f["line"]) for f in findings if f["code"] == "HF002"] == [("HF002", 3)]
+    assert any("nested more than" in f["message"] for f in findings)

@@ -226,3 +226,80 @@ def test_include_of_itself_terminates(lint):
 )
 def test_project_name(directory, env, declared, expected):
     assert project_name(directory, env, declared) == expected
+
+
+# --------------------------------------------------------------------------- Compose v2 assembly (issue 9)
+PG_NO_MOUNT = "services:\n  db:\n    image: postgres:16\n"
+PG_MOUNT = "services:\n  db:\n    volumes:\n      - ./pg:/var/lib/postgresql/data\n"
+
+
+def codes(findings):
+    return sorted(f["code"] for f in findings)
+
+
+def test_no_arguments_pairs_any_override_name(lint):
+    # Compose loads compose.yaml + docker-compose.override.yml: the database is persisted
+    assert codes(lint({"compose.yaml": PG_NO_MOUNT, "docker-compose.override.yml": PG_MOUNT})) == []
+
+
+def test_compose_file_from_dot_env(lint):
+    files = {".env": "COMPOSE_FILE=base.yaml:data.yaml\n", "base.yaml": PG_NO_MOUNT, "data.yaml": PG_MOUNT}
+    assert codes(lint(files)) == []
+    assert codes(lint({**files, ".env": "COMPOSE_FILE=base.yaml\n"})) == ["HF101"]
+
+
+def test_env_file_moves_the_data(lint):
+    files = {"db.env": "PGDATA=/pgdata\n", "compose.yaml": "services:\n  db:\n    image: postgres:16\n    env_file: db.env\n    volumes:\n      - ./pg:/pgdata\n"}
+    assert codes(lint(files, "compose.yaml")) == []
+
+
+def test_reset_in_override_drops_the_mount(lint):
+    files = {"compose.yaml": PG_NO_MOUNT + "    volumes:\n      - ./pg:/var/lib/postgresql/data\n", "compose.override.yaml": "services:\n  db:\n    volumes: !reset []\n"}
+    assert codes(lint(files)) == ["HF101"]
+
+
+def test_include_entry_of_the_wrong_type_is_a_finding(lint):
+    findings = lint({"compose.yaml": "include:\n  - path: 1\nservices:\n  web:\n    image: nginx:1\n"}, "compose.yaml")
+    assert [(f["code"], f["line"], f["column"]) for f in findings] == [("HF002", 2, 5)]
+    assert "include[0].path" in findings[0]["message"]  # once, not an internal error
+
+
+def test_include_clash_is_a_finding(lint):
+    files = {"inc.yaml": "services:\n  web:\n    image: nginx:1\n", "compose.yaml": "include:\n  - inc.yaml\nservices:\n  web:\n    image: nginx:2\n"}
+    findings = lint(files, "compose.yaml")
+    assert [(f["code"], f["line"]) for f in findings] == [("HF002", 4)]
+    assert "conflicts with imported" in findings[0]["message"]
+
+
+def test_included_file_sees_the_parent_env_first(tmp_path):
+    write_tree(tmp_path, {".env": "PG_TAG=17\n", "db/.env": "PG_TAG=18\nDIR=./pg\n", "compose.yaml": "include:\n  - db/compose.yaml\n",
+                          "db/compose.yaml": "services:\n  db:\n    image: postgres:${PG_TAG}\n    volumes:\n      - ${DIR}:/var/lib/postgresql/data\n"})
+    project = Project.load([ComposeDocument.from_path(str(tmp_path / "compose.yaml"))], env={"PG_TAG": "17"})
+    db = project.services["db"]
+    assert db.config["image"] == "postgres:17"
+    (mount,) = db.mounts()
+    assert db.host_source(mount) == str(tmp_path / "db" / "pg")  # from the included file's folder
+
+
+def test_profile_is_named_in_data_safety_findings(lint):
+    files = {"compose.yaml": "services:\n  db:\n    image: postgres:16\n    profiles: [data]\n"}
+    (finding,) = [f for f in lint(files, "compose.yaml") if f["code"] == "HF101"]
+    assert finding["message"].endswith("; runs only under profile data")
+    (finding,) = [f for f in lint(files, "--profile", "data", "compose.yaml") if f["code"] == "HF101"]
+    assert "profile" not in finding["message"]
+
+
+def test_project_options_on_the_command_line(lint):
+    files = {"prod.env": "PG_TAG=18\n", ".env": "PG_TAG=17\n",
+             "compose.yaml": "services:\n  db:\n    image: postgres:${PG_TAG}\n    volumes:\n      - ./pg:/var/lib/postgresql/data\n"}
+    assert codes(lint(files, "compose.yaml")) == []
+    # postgres 18 keeps its data in /var/lib/postgresql/18/docker: the mount misses it
+    assert "HF105" in codes(lint(files, "--env-file", "prod.env", "compose.yaml"))
+    findings = lint(files, "-p", "Bad Name", "compose.yaml")
+    assert any(f["code"] == "HF002" and "invalid project name" in f["message"] for f in findings)
+
+
+def test_project_name_goes_into_interpolation(tmp_path):
+    write_tree(tmp_path, {"compose.yaml": "services:\n  db:\n    image: postgres:16\n    environment:\n      P: ${COMPOSE_PROJECT_NAME}\n"})
+    project = Project.load([ComposeDocument.from_path(str(tmp_path / "compose.yaml"))], env={}, name="shop")
+    assert project.services["db"].config["environment"] == {"P": "shop"}
