@@ -367,6 +367,11 @@ class _Loader:
                     continue
                 included = self._load(path, origin, "`include`")
                 if included is not None:
+                    own = included.data.get("services") if isinstance(included.data, dict) else None
+                    clash = sorted(str(n) for n in own if str(n) in imported) if isinstance(own, dict) else []
+                    if clash:
+                        self.project.problems.append(ProjectProblem(origin, f"service `{clash[0]}` of {included.path} is also defined by the included file {imported[clash[0]]}; Compose refuses the project (services.{clash[0]} conflicts with imported resource)"))
+                        continue
                     self.chain.append(path)
                     self.merge_document(included, depth + 1, inc_dir, inc_env)
                     self.chain.pop()
