@@ -367,7 +367,7 @@ class Planner:
                     warnings.append(f"service {name}: {dp.path} ({dp.role}) stays unpersisted; the new container starts without its old content (kept in the archive and in the old volume)")
                 continue
             target = normalise_path(status.mount.target)
-            source = resolve_mount_source(str(status.mount.source), new_project.directory)
+            source = service.host_source(status.mount) or resolve_mount_source(str(status.mount.source), new_project.directory)  # from the file that wrote it
             current = facts.covering_mount(dp.path)
             if current is not None and current.type == "bind" and os.path.realpath(current.source) == os.path.realpath(source) and normalise_path(current.destination) == target:
                 continue  # already there

@@ -156,7 +156,19 @@ def compose_selection(
         active = [p.strip() for p in env["COMPOSE_PROFILES"].split(",") if p.strip()]
     # paths as the process opens them (relative to its folder when below it, as given on the command line)
     display = [f if f == "-" else _shown(os.path.join(cwd, f)) for f in chosen]
-    return ProjectFiles(display, set(display), workdir(), env, name, tuple(active), read, problems)
+    selection = ProjectFiles(display, set(display), workdir(), env, name, tuple(active), read, problems)
+    _REMEMBERED[os.path.abspath(selection.directory or cwd)] = selection
+    return selection
+
+
+# The selections made in this process, by project folder: `holdfast fix` and the live planner
+# load the project again later from its folder alone, and must see the same options.
+_REMEMBERED: dict[str, ProjectFiles] = {}
+
+
+def remembered_selection(directory: str) -> ProjectFiles | None:
+    """The options and variables chosen for this project folder earlier in this process, if any."""
+    return _REMEMBERED.get(os.path.abspath(directory))
 
 
 def _shown(path: str) -> str:

@@ -134,6 +134,11 @@ class Project:
         Compose's options and environment chose: the variables, -p, the profiles.
         """
         first = documents[0]
+        if selection is None and env is None:
+            from holdfast.discovery import remembered_selection
+
+            guess = directory or (os.path.dirname(first.real_path) if first.real_path else os.getcwd())
+            selection = remembered_selection(guess)
         if selection is not None:
             directory = directory or selection.directory
             env = env if env is not None else selection.env
