@@ -315,14 +315,18 @@ class _Loader:
         real = os.path.abspath(path)
         if real in self.cache:
             return self.cache[real]
-        if not os.path.isfile(real):
-            base = os.path.dirname(origin.document.real_path) if origin.document.real_path else os.getcwd()
+        base = os.path.dirname(origin.document.real_path) if origin.document.real_path else os.getcwd()
+        if not os.path.exists(real):
             self.project.problems.append(ProjectProblem(origin, f"{what} file {os.path.relpath(real, base)} does not exist"))
             return None
+        from holdfast.document import MAX_FILE_BYTES
+        from holdfast.fileio import UnreadableFile, read_regular_file
+
         try:
-            document = ComposeDocument.from_path(real, display=os.path.relpath(real))
-        except DocumentError as exc:
-            self.project.problems.append(ProjectProblem(origin, f"{what} file: {exc}"))
+            raw = read_regular_file(real, MAX_FILE_BYTES)  # a FIFO or a device must not hang or fill memory
+            document = ComposeDocument.from_bytes(raw, os.path.relpath(real), real_path=real)
+        except (UnreadableFile, OSError, DocumentError) as exc:
+            self.project.problems.append(ProjectProblem(origin, f"{what} file {os.path.relpath(real, base)}: {exc}"))
             return None
         if document.data is None or document.problems:
             first = document.problems[0] if document.problems else None

@@ -303,3 +303,12 @@ def test_project_name_goes_into_interpolation(tmp_path):
     write_tree(tmp_path, {"compose.yaml": "services:\n  db:\n    image: postgres:16\n    environment:\n      P: ${COMPOSE_PROJECT_NAME}\n"})
     project = Project.load([ComposeDocument.from_path(str(tmp_path / "compose.yaml"))], env={}, name="shop")
     assert project.services["db"].config["environment"] == {"P": "shop"}
+
+
+def test_include_extends_and_env_files_that_are_not_regular_files_do_not_hang(lint, tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "fifo.yaml")
+    text = "include:\n  - fifo.yaml\nservices:\n  db:\n    image: postgres:16\n    env_file: [/dev/zero]\n    extends:\n      file: fifo.yaml\n      service: x\n"
+    findings = lint({"compose.yaml": text}, "compose.yaml")
+    assert [(f["code"], f["line"]) for f in findings if f["code"] == "HF002"] == [("HF002", 2), ("HF002", 6), ("HF002", 8)]
