@@ -124,9 +124,9 @@ def compose_selection(
 
     def workdir() -> str:
         if project_directory:
-            return os.path.join(cwd, project_directory)
+            return os.path.normpath(os.path.join(cwd, project_directory))
         first = next((f for f in chosen if f != "-"), None)
-        return os.path.dirname(os.path.join(cwd, first)) if first else cwd
+        return os.path.dirname(os.path.normpath(os.path.join(cwd, first))) if first else cwd
 
     def dot_env(directory: str) -> list[str]:
         candidate = os.path.join(directory, ".env")
@@ -138,7 +138,7 @@ def compose_selection(
         separator = env.get("COMPOSE_PATH_SEPARATOR") or os.pathsep
         chosen = [p for p in env["COMPOSE_FILE"].split(separator) if p]
     if not chosen:
-        start = os.path.join(cwd, project_directory) if project_directory else cwd
+        start = workdir()
         chosen = [os.path.abspath(p) for p in default_files(start)]
     if not explicit_env:
         for path in dot_env(workdir()):

@@ -198,3 +198,46 @@ def test_dash_f_merges_and_reports_every_file(tmp_path, cli):
     touch(tmp_path, "two.yml", text="services:\n  db:\n    image: postgres:alpine\n")
     findings = json_findings(cli, "-f", "one.yml", "-f", "two.yml")
     assert sorted((f["code"], f["path"]) for f in findings) == [("HF101", "one.yml"), ("HF104", "two.yml")]
+
+
+# --------------------------------------------------------------------------- Compose's selection of files and variables
+from holdfast.discovery import compose_selection  # noqa: E402
+
+
+def test_selection_compose_file_and_separator_from_dot_env(tmp_path):
+    (tmp_path / ".env").write_text("COMPOSE_PATH_SEPARATOR=;\nCOMPOSE_FILE=a.yaml;b.yaml\nCOMPOSE_PROFILES=data, cache\n")
+    touch(tmp_path, "a.yaml", "b.yaml", "compose.yaml")
+    selected = compose_selection(cwd=str(tmp_path), environ={})
+    assert [os.path.basename(f) for f in selected.files] == ["a.yaml", "b.yaml"]
+    assert selected.profiles == ("data", "cache")
+    assert selected.directory == str(tmp_path)
+    # the process environment wins over .env
+    selected = compose_selection(cwd=str(tmp_path), environ={"COMPOSE_FILE": "compose.yaml"})
+    assert [os.path.basename(f) for f in selected.files] == ["compose.yaml"]
+
+
+def test_selection_reads_the_env_of_the_first_files_folder(tmp_path):
+    touch(tmp_path, "sub/compose.yaml")
+    (tmp_path / ".env").write_text("TAG=cwd\n")
+    (tmp_path / "sub" / ".env").write_text("TAG=sub\n")
+    selected = compose_selection(["sub/compose.yaml"], cwd=str(tmp_path), environ={})
+    assert selected.env["TAG"] == "sub" and selected.directory == str(tmp_path / "sub")
+    selected = compose_selection(["sub/compose.yaml"], cwd=str(tmp_path), environ={}, env_files=[".env"])
+    assert selected.env["TAG"] == "cwd"
+    selected = compose_selection(["sub/compose.yaml"], cwd=str(tmp_path), environ={"TAG": "process"}, project_directory=".")
+    assert selected.env["TAG"] == "process" and selected.directory == str(tmp_path)
+
+
+@pytest.mark.parametrize("name, ok", [("shop", True), ("shop-2_x", True), ("Shop", False), ("-shop", False), ("my shop", False)])
+def test_selection_validates_explicit_project_names(tmp_path, name, ok):
+    touch(tmp_path, "compose.yaml")
+    selected = compose_selection(cwd=str(tmp_path), environ={}, project_name=name)
+    assert (selected.problems == []) is ok
+    assert (selected.name == name) is ok
+
+
+def test_selection_reports_a_bad_dot_env_line(tmp_path):
+    touch(tmp_path, "compose.yaml")
+    (tmp_path / ".env").write_text("A=1\nB='open\n")
+    selected = compose_selection(cwd=str(tmp_path), environ={})
+    assert len(selected.problems) == 1 and ".env:2: unterminated quoted value" in selected.problems[0]
