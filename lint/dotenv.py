@@ -5,7 +5,7 @@ an optional `export ` prefix and `#` comment lines. Values:
 
 - unquoted: up to the end of the line, cut at ` #` (an inline comment), trailing
   space trimmed, then `${VAR}` forms expanded;
-- single-quoted: literal (no escapes, no expansion), may span lines;
+- single-quoted: literal (no expansion; `\\'` is the only escape), may span lines;
 - double-quoted: may span lines; `\\n \\t \\" \\\\ \\$ ...` are escapes, then `${VAR}` forms expand.
 
 Expansion looks a name up in the environment first (the process, and for a
@@ -111,6 +111,8 @@ def _value(text: str, i: int, expand, line_at, path: str | None) -> tuple[str, i
                 raw = text[i + 1 : j]
                 if quote == '"':
                     raw = expand(_ESCAPE.sub(_unescape, raw), i)
+                else:
+                    raw = raw.replace("\\'", "'")  # the one escape single quotes know
                 return raw, j + 1
             escaped = c == "\\" and not escaped
             j += 1
