@@ -168,7 +168,27 @@ class Project:
             project.problems.append(ProjectProblem(Origin(first, ()), "project name must not be empty (the folder name has no letter or digit); set `name:` or -p"))
         for service in project.services.values():
             service.project = project
+        project._check_profile_dependencies()
         return project
+
+    def _check_profile_dependencies(self) -> None:
+        """A service that runs depending on one whose profiles are all inactive: Compose refuses the project."""
+        for service in self.services.values():
+            if service.inactive_profiles():
+                continue
+            depends = service.config.get("depends_on")
+            names = depends if isinstance(depends, list) else list(depends) if isinstance(depends, dict) else []
+            for name in names:
+                other = self.services.get(str(name))
+                entry = depends.get(name) if isinstance(depends, dict) else None
+                if other is None or not other.inactive_profiles() or (isinstance(entry, dict) and entry.get("required") is False):
+                    continue
+                where = service.origin("depends_on")
+                profiles = " or ".join(other.inactive_profiles())
+                self.problems.append(
+                    ProjectProblem(Origin(where.document, where.path if where.path[-1:] == ("depends_on",) else where.path + ("depends_on",)),
+                                   f"service `{service.name}` depends on `{name}`, which runs only under profile {profiles}; Compose refuses the project unless that profile is active")
+                )
 
 
 def is_legacy_v1(data: Any) -> bool:
