@@ -89,7 +89,8 @@ def load_env_files(env: dict[str, str], paths: list[str], problems: list[str]) -
     try:
         found = read_many(paths, env)
     except DotenvError as exc:
-        problems.append(str(exc))
+        shown = os.path.relpath(exc.path) if exc.path else "env file"
+        problems.append(f"{shown}:{exc.line}: {exc.reason}; Compose refuses the project")
         return
     except (OSError, UnreadableFile) as exc:
         problems.append(f"{getattr(exc, 'filename', None) or paths[0]}: cannot read env file: {getattr(exc, 'strerror', None) or exc}")
