@@ -91,6 +91,8 @@ def parse(text: str, lookup: Mapping[str, str] | None = None, path: str | None =
                 env[key] = lookup[key]
             i += 1
             continue
+        if not key:
+            raise DotenvError("a variable with an empty name", line_at(start), path)
         i += 1
         while i < n and text[i] in _SPACE:
             i += 1
