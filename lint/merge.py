@@ -13,7 +13,7 @@ from typing import Any
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from holdfast.document import ComposeDocument
-from holdfast.mounts import parse_volume
+from holdfast.mounts import parse_volume, split_short_syntax
 
 # Keys whose list values are merged as mappings (`- KEY=value` or `KEY: value`).
 _MAPPING_LISTS = {"environment", "labels", "extra_hosts", "sysctls", "annotations", "depends_on", "networks", "links"}
@@ -139,7 +139,13 @@ def _merge_by_target(kind: str, old: list[Any], new: list[Any]) -> list[Any]:
     def key(entry: Any) -> Any:
         if kind == "volumes":
             mount = parse_volume(entry)
-            return mount.target if mount else repr(entry)
+            if mount is None:
+                return repr(entry)
+            # the target as written: Compose does not merge `/data` with `/data/`
+            if isinstance(entry, dict):
+                return entry["target"]
+            parts = split_short_syntax(entry.strip())
+            return parts[1] if len(parts) > 1 else parts[0]
         if isinstance(entry, dict):
             return entry.get("target") or entry.get("source")
         return entry
