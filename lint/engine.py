@@ -137,6 +137,12 @@ class Linter:
             if unknown:
                 known = ", ".join(sorted(rule.options)) or "none"
                 raise ConfigError(f"{self.config.path or 'configuration'}: unknown option '{unknown[0]}' for {code} (known: {known})")
+            validate = getattr(rule, "validate_options", None)
+            if validate is not None:
+                try:
+                    validate({**rule.options, **options})
+                except ValueError as exc:
+                    raise ConfigError(f"{self.config.path or 'configuration'}: [tool.holdfast.rules.{code}]: {exc}") from None
 
     def selected_rules(self) -> list[type[Rule]]:
         return [rule for code, rule in sorted(self.rules.items()) if self.config.is_selected(code, rule.enabled_by_default)]
