@@ -192,8 +192,9 @@ def choose_color(option: str, output: str | None) -> bool:
 @click.option("--statistics", is_flag=True, help="Show counts per rule instead of each finding.")
 @click.option("--color", "color_option", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
 @click.option("--no-cache", is_flag=True, help="Do not read or write the result cache (HOLDFAST_NO_CACHE=1).")
+@click.option("--add-ignore", is_flag=True, help="Baseline: write `# holdfast: ignore[CODE] TODO` on the line of every finding, then exit 0.")
 @user_errors
-def lint_command(paths: tuple[str, ...], files: tuple[str, ...], config_path: str | None, select: str | None, extend_select: str | None, ignore: str | None, stdin_filename: str | None, output_format: str, output: str | None, fail_level: str | None, exit_zero: bool, statistics: bool, color_option: str, no_cache: bool) -> int:
+def lint_command(paths: tuple[str, ...], files: tuple[str, ...], config_path: str | None, select: str | None, extend_select: str | None, ignore: str | None, stdin_filename: str | None, output_format: str, output: str | None, fail_level: str | None, exit_zero: bool, statistics: bool, color_option: str, no_cache: bool, add_ignore: bool = False) -> int:
     """Check compose files (folders are searched; no PATHS: the current project)."""
     from holdfast.engine import lint_many
 
@@ -205,6 +206,10 @@ def lint_command(paths: tuple[str, ...], files: tuple[str, ...], config_path: st
     load = None if config_path else (lambda start: build_config((start,), None, select, extend_select, ignore, fail_level))
     jobs = assign_linters(projects, config, load)
     findings, sources, displayed, failing = lint_many(jobs, stdin)
+    if add_ignore:
+        from holdfast.baseline import report_baseline
+
+        return report_baseline(findings, sources)
     write_report(findings, jobs[0][0], sources, displayed, config, output_format, output, statistics, choose_color(color_option, output))
     return EXIT_OK if exit_zero or not failing else EXIT_FINDINGS
 
@@ -245,7 +250,8 @@ def write_report(findings: list[Any], linter: Any, sources: dict[str, str], file
         name = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
     reporter = load_reporter(name, linter.plugins.reporters())
     report = Report(
-        findings=sorted(findings, key=lambda f: f.sort_key()),
+        findings=sorted((f for f in findings if not f.suppressed), key=lambda f: f.sort_key()),
+        suppressed=sorted((f for f in findings if f.suppressed), key=lambda f: f.sort_key()),
         rules=linter.rules,
         files=files,
         sources=sources,
