@@ -276,14 +276,28 @@ def write_report(findings: list[Any], linter: Any, sources: dict[str, str], file
 # -------------------------------------------------------------------- rules & docs
 @click.command("rules")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False))
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True, help="json and markdown: the documentation of every rule.")
+@click.option("--write-docs", "docs_dir", type=click.Path(file_okay=False), default=None, help="Write one Markdown page per built-in rule and the rule table (README.md) into this folder.")
 @user_errors
-def rules_command(config_path: str | None) -> int:
+def rules_command(config_path: str | None, output_format: str = "text", docs_dir: str | None = None) -> int:
     """List every rule: code, name, severity, fixable, enabled."""
     from holdfast.config import load_config
     from holdfast.engine import Linter
 
+    if docs_dir is not None:
+        from holdfast.rules import holdfast_rules
+        from holdfast.rules_doc import write_docs
+
+        written = write_docs({rule.code: rule for rule in holdfast_rules()}, docs_dir)
+        click.echo(f"{len(written)} file{'s' if len(written) != 1 else ''} updated in {docs_dir}", err=True)
+        return EXIT_OK
     config = load_config(config_path)
     linter = Linter(config, with_fixes=False)
+    if output_format != "text":
+        from holdfast import rules_doc
+
+        click.echo(rules_doc.to_json(linter.rules) if output_format == "json" else rules_doc.to_markdown(linter.rules), nl=False)
+        return EXIT_OK
     rows = [("code", "name", "severity", "fixable", "enabled")]
     for code, rule in sorted(linter.rules.items()):
         severity = config.severity.get(code, rule.severity).label

@@ -103,5 +103,5 @@ class UndefinedNamedVolume(Rule):
                     (),
                     f"service `{service.name}` mounts the named volume `{name}`, which no top-level `volumes:` declares: Compose refuses to start",
                     service=service.name,
-                    data={"volume": name},
+                    data={"volume": name, "data_paths": [f"volume:{name}"]},  # how the fix engine tells findings apart
                 )

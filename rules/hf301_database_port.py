@@ -94,5 +94,6 @@ class DatabasePortPublished(Rule):
                     (),
                     f"{analysis.image.title} service `{service.name}` publishes {what} on every host interface: reachable from outside the host, past host firewalls",
                     service=service.name,
-                    data={"entry": entry},
+                    # `data_paths` is what the fix engine tells two findings of one service apart by
+                    data={"entry": entry, "bind_address": ctx.options.get("bind-address", "127.0.0.1"), "data_paths": [f"ports[{item.key}]"]},
                 )
