@@ -60,6 +60,8 @@ def items(service: "Service", key: str) -> Iterator[Item]:
     A list yields (index, entry); a mapping (`depends_on:` long form, `environment:`
     mapping) yields (name, value) with the origin at the name.
     """
+    if key not in service.config:
+        return  # no file sets it (the merged config has every key some definition has)
     from holdfast.project import Origin
 
     seen: set[tuple[str, tuple[Any, ...]]] = set()

@@ -65,6 +65,7 @@ class StatefulStopGraceTooShort(Rule):
     code = "HF107"
     name = "stateful-stop-grace-too-short"
     severity = Severity.INFO
+    enabled_by_default = False
     fixable = True
     groups = ("data-safety",)
     options = {"stop-grace-period": "auto"}

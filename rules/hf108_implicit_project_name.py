@@ -69,6 +69,7 @@ class ImplicitProjectName(Rule):
     code = "HF108"
     name = "implicit-project-name"
     severity = Severity.INFO
+    enabled_by_default = False  # advisory: opt in with extend-select
     groups = ("data-safety",)
 
     def check(self, ctx) -> Iterable[Finding]:

@@ -12,8 +12,9 @@ class UndefinedServiceReference(Rule):
 
     ## What it does
     Checks every reference to a service by name: `depends_on` (list and mapping
-    forms), `links` (`name` or `name:alias`), `extends` (a service in the same
-    file), `network_mode: service:NAME` and `volumes_from` (`NAME` or `NAME:ro`).
+    forms), `links` (`name` or `name:alias`), `network_mode: service:NAME` and
+    `volumes_from` (`NAME` or `NAME:ro`). An `extends` naming a missing service is
+    reported by HF002 while the project is assembled (with the file it looked in).
     The forms `container:NAME` name a container, not a service, and are not
     checked; nor are references written with `${VAR}`. The project is the merged
     one: a service defined only in the override file or an `include`d file exists.
@@ -78,11 +79,7 @@ class UndefinedServiceReference(Rule):
                     node = mode_origin.document.pair(*mode_origin.path)[1]
                     span = mode_origin.document.span(node) if node is not None else None
                     yield ctx.finding(mode_origin, (), _message(service.name, "network_mode", target), service=service.name, span=span, data={"reference": target})
-        for problem in ctx.project.problems:  # `extends` to a missing service, in this file or another
-            if problem.message.startswith("`extends` names service"):
-                origin = problem.origin
-                name = origin.path[-2] if len(origin.path) >= 2 else None
-                yield ctx.finding(origin, (), problem.message + ": Compose refuses to start", service=str(name) if name is not None else None)
+
 
 def _message(service: str, key: str, target: str) -> str:
     return f"`{key}` of service `{service}` names service `{target}`, which the project does not define: Compose refuses to start"

@@ -66,6 +66,4 @@ class ComposeSchemaViolation(Rule):
                     service = path[1] if len(path) > 1 and path[0] == "services" else None
                     yield ctx.finding(document, path, message, service=service)
         for problem in ctx.project.problems:
-            if problem.message.startswith("`extends` names service"):
-                continue  # HF203 (undefined-service-reference) reports it
             yield ctx.finding(problem.origin, (), problem.message)

@@ -36,7 +36,8 @@ def run(tmp_path, monkeypatch, capsys, argv, files=None):
 def test_json_keeps_the_suppressed_finding_with_its_reason_and_exit_ignores_it(tmp_path, monkeypatch, capsys):
     code, out, _ = run(tmp_path, monkeypatch, capsys, ["lint", "--format", "json", "--select", "HF101,HF303", "compose.yaml"], {"compose.yaml": SUPPRESSED})
     data = json.loads(out)
-    hf101 = [f for f in data["findings"] if f["code"] == "HF101"]
+    assert [f["code"] for f in data["findings"]] == ["HF303"]
+    hf101 = [f for f in data["suppressed"] if f["code"] == "HF101"]
     assert len(hf101) == 1 and hf101[0]["suppressed"] is True
     assert hf101[0]["suppression_reason"] == "rebuilt from the primary on start"
     assert data["summary"]["suppressed"] == 1 and data["summary"]["total"] == 1  # only HF303 counts

@@ -7,9 +7,10 @@
      "summary": {"total", "by_severity": {"error", "warning", "info"}, "by_code",
                  "fixable", "files"}}
 
-Findings silenced by a `# holdfast: ignore[...] reason` comment are listed too,
-with `"suppressed": true` and the comment's `suppression_reason`, for the audit
-trail; the summary counts them apart (`summary.suppressed`), never in `total`.
+Findings silenced by a `# holdfast: ignore[...] reason` comment are kept for the
+audit trail in a separate top-level list `suppressed` (present only when there
+are some), each with `"suppressed": true` and the comment's `suppression_reason`;
+`summary.suppressed` counts them, `total` never does. `findings` keeps its meaning.
 Paths are as given on the command line; `severity` is the lower-case label;
 `fixable` is true for a safe or unsafe fix (not a display-only one) and
 `summary.fixable` counts those findings. Named `json_format` so that it never
@@ -46,8 +47,7 @@ def finding_to_dict(f: Finding) -> dict[str, Any]:
         "fixable": f.fixable,
         "fix_applicability": kind.value if kind is not None else None,
         "fingerprint": f.fingerprint,
-        "suppressed": f.suppressed,
-        **({"suppression_reason": f.suppression_reason} if f.suppressed else {}),
+        **({"suppressed": True, "suppression_reason": f.suppression_reason} if f.suppressed else {}),
     }
 
 
@@ -59,14 +59,16 @@ class JsonReporter(Reporter):
         by_code = Counter(f.code for f in findings)
         document = {
             "version": VERSION,
-            "findings": [finding_to_dict(f) for f in sorted(findings + list(report.suppressed), key=lambda f: f.sort_key())],
+            "findings": [finding_to_dict(f) for f in findings],
             "summary": {
                 "total": len(findings),
                 "by_severity": {sev.label: n for sev, n in severity_counts(findings).items()},
                 "by_code": dict(sorted(by_code.items())),
                 "fixable": sum(1 for f in findings if f.fixable),
                 "files": len(report.files),
-                "suppressed": len(report.suppressed),
             },
         }
+        if report.suppressed:  # only then: a run without suppressions keeps the exact contract
+            document["suppressed"] = [finding_to_dict(f) for f in sorted(report.suppressed, key=lambda f: f.sort_key())]
+            document["summary"]["suppressed"] = len(report.suppressed)
         return json.dumps(document, indent=2) + "\n"
