@@ -21,10 +21,10 @@ services:
 """
 
 
-def run(tmp_path, monkeypatch, capsys, argv, files=None):
+def run(tmp_path, monkeypatch, capsys, argv, files=None, config=""):
     for name, content in (files or {}).items():
         (tmp_path / name).write_text(textwrap.dedent(content), encoding="utf-8")
-    (tmp_path / ".holdfast.toml").write_text("", encoding="utf-8")
+    (tmp_path / ".holdfast.toml").write_text(config, encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as exc:
         main(argv)
@@ -90,19 +90,20 @@ services:
 def test_baseline_then_clean_then_a_new_problem_fails(tmp_path, monkeypatch, capsys):
     files = {"compose.yaml": BASELINE}
     argv = ["lint", "--fail-level", "info", "compose.yaml"]
-    code, _, _ = run(tmp_path, monkeypatch, capsys, argv, files)
+    opt_in = 'extend-select = ["HF107", "HF201"]\n'
+    code, _, _ = run(tmp_path, monkeypatch, capsys, argv, files, opt_in)
     assert code == 1
     before = (tmp_path / "compose.yaml").read_text(encoding="utf-8")
-    code, _, err = run(tmp_path, monkeypatch, capsys, ["lint", "--add-ignore", "compose.yaml"])
+    code, _, err = run(tmp_path, monkeypatch, capsys, ["lint", "--add-ignore", "compose.yaml"], config=opt_in)
     assert code == 0 and "Added" in err
     after = (tmp_path / "compose.yaml").read_text(encoding="utf-8")
     # minimal edits: every original line is still there, at the start of its line
     assert [a.startswith(b.rstrip()) for a, b in zip(after.splitlines(), before.splitlines())] == [True] * len(before.splitlines())
     assert "# holdfast: ignore[HF201] TODO" in after and "# the primary" in after
-    code, out, _ = run(tmp_path, monkeypatch, capsys, argv)
+    code, out, _ = run(tmp_path, monkeypatch, capsys, argv, config=opt_in)
     assert code == 0, out
     (tmp_path / "compose.yaml").write_text(after + "  web:\n    image: nginx:1\n    privileged: true\n", encoding="utf-8")
-    code, out, _ = run(tmp_path, monkeypatch, capsys, argv)
+    code, out, _ = run(tmp_path, monkeypatch, capsys, argv, config=opt_in)
     assert code == 1 and "HF303" in out
 
 
@@ -151,7 +152,7 @@ def test_new_fixers_end_to_end(tmp_path, monkeypatch, capsys):
             volumes:
               - pgdata:/var/lib/postgresql/data
         """}
-    run(tmp_path, monkeypatch, capsys, ["fix", "--unsafe-fixes", "compose.yaml"], files)
+    run(tmp_path, monkeypatch, capsys, ["fix", "--unsafe-fixes", "--extend-select", "HF107,HF201", "compose.yaml"], files)
     text = (tmp_path / "compose.yaml").read_text(encoding="utf-8")
     assert text.startswith("services:\n")
     assert '"127.0.0.1:5432:5432"' in text and "stop_grace_period: 2m" in text and text.rstrip().endswith("volumes:\n  pgdata:")
