@@ -74,7 +74,7 @@ class ImplicitProjectName(Rule):
 
     def check(self, ctx) -> Iterable[Finding]:
         from holdfast.project import is_legacy_v1
-        from holdfast.rules._compose import stateful_services
+        from holdfast.rules._compose import raw, stateful_services, uses_variable
         from holdfast.rules.hf401_swarm_placement import is_stack
 
         project = ctx.project
@@ -89,6 +89,8 @@ class ImplicitProjectName(Rule):
                 if isinstance(definition, dict) and (definition.get("external") or definition.get("name")):
                     continue
                 origin = service.mount_origins.get(mount.target, service.primary)
+                if uses_variable(raw(origin)):
+                    continue  # the volume comes from a `${VAR}`: not ours to guess
                 yield ctx.finding(
                     origin,
                     (),

@@ -88,7 +88,7 @@ class SwarmStatefulWithoutPlacement(Rule):
     groups = ("data-safety", "swarm")
 
     def check(self, ctx) -> Iterable[Finding]:
-        from holdfast.rules._compose import stateful_services
+        from holdfast.rules._compose import raw, stateful_services, uses_variable
 
         if not is_stack(ctx.project):
             return
@@ -101,6 +101,9 @@ class SwarmStatefulWithoutPlacement(Rule):
                 mount = status.mount
                 if mount is None or status.state not in ("bind", "named"):
                     continue
+                written = service.mount_origins.get(mount.target)
+                if written is not None and uses_variable(raw(written)):
+                    continue  # the source comes from a `${VAR}`
                 if status.state == "named":
                     definition = ctx.project.volumes.get(mount.source or "", {})
                     if not isinstance(definition, dict) or definition.get("external") or (definition.get("driver") not in (None, "local")):

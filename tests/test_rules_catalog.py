@@ -325,3 +325,21 @@ def test_at_least_22_rules(capsys):
         main(["rules"])
     rows = capsys.readouterr().out.strip().splitlines()[1:]
     assert len(rows) >= 22
+
+
+def test_hf108_and_hf401_leave_volumes_from_variables_alone(lint):
+    body = """\
+        services:
+          db:
+            image: postgres:16
+            volumes: ["${PGVOL:-pgdata}:/var/lib/postgresql/data"]
+            deploy: {replicas: 1}
+        volumes:
+          pgdata:
+        """
+    _, findings = lint({"stack.yml": body})
+    assert at(findings, "HF401") == []
+    _, findings = lint({"compose.yaml": body}, "--extend-select", "HF108")
+    assert at(findings, "HF108") == []
+    _, findings = lint({"compose.yaml": body.replace("${PGVOL:-pgdata}", "pgdata")}, "--extend-select", "HF108")
+    assert at(findings, "HF108") == [(4, 15)]
