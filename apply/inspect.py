@@ -358,6 +358,7 @@ class Inspector:
         self._volume_labels: dict[str, dict[str, str]] = {}
         self._volumes: dict[str, dict[str, Any]] = {}
         self._container_images: list[str] = []
+        self._named_data: list[tuple[ContainerFacts, Any, MountFact, str, str, str]] = []  # for HF504
 
     # ---------------------------------------------------------------- run
     def run(self) -> InspectResult:
@@ -384,6 +385,13 @@ class Inspector:
                 if _engine_gone(exc):
                     raise
                 self.notices.append(f"{container_path(facts)}: not inspected: {type(exc).__name__}: {exc}")
+        if "HF504" in self.rules and self._named_data:
+            try:
+                findings.extend(self.audit_project_names())
+            except Exception as exc:  # noqa: BLE001
+                if _engine_gone(exc):
+                    raise
+                self.notices.append(f"project-name check (HF504) not done: {type(exc).__name__}: {exc}")
         if "HF503" in self.rules:
             found, looked = self.audit_volumes()
             findings.extend(found)
@@ -535,6 +543,8 @@ class Inspector:
                     )
                 message += state
                 found.append(self._finding("HF501", where, message, service, (path,), dict(data, storage="anonymous", volume=name, size=None)))
+            elif status.state == "named" and status.mount is not None and status.mount.name:
+                self._named_data.append((facts, image, status.mount, where, service, path))
             elif status.state == "bind" and "HF502" in self.rules:
                 finding = self._check_bind(facts, image, status, where, service, title, state, data)
                 if finding is not None:
@@ -566,6 +576,63 @@ class Inspector:
             why = f"the next start initialises a new empty {image.title} database; the data it had is elsewhere"
         message = f"{title} data path: {what}: {why}{state}"
         return self._finding("HF502", where, message, service, (path,), dict(data, bind_source=source, missing=listing.missing))
+
+    # ------------------------------------------------- project-name trap
+    def audit_project_names(self) -> list[Finding]:
+        """HF504: a data store on `NEW_v` while an older, unused `OLD_v` (same volume key) holds the same kind of data."""
+        dangling = self.access.dangling()
+        helper: tuple[str, list[str]] | None = None
+        table = None
+        found: list[Finding] = []
+        for facts, image, mount, where, service, path in self._named_data:
+            own = mount.name
+            labels = self._volume_labels.get(own, {})
+            project, key = labels.get("com.docker.compose.project"), labels.get("com.docker.compose.volume")
+            if not project or not key:
+                continue  # not a Compose volume: no project name involved
+            own_created = str((self._volumes.get(own) or {}).get("CreatedAt") or "")
+            for name in sorted(dangling):
+                other = self._volume_labels.get(name, {})
+                other_project = other.get("com.docker.compose.project")
+                if name == own or other.get("com.docker.compose.volume") != key or not other_project or other_project == project:
+                    continue
+                created = str((self._volumes.get(name) or {}).get("CreatedAt") or "")
+                if own_created and created and created > own_created:
+                    continue  # newer than ours: not where our data used to live
+                if helper is None:
+                    helper = self._probe_image()
+                    table = marker_table(self.knowledge)
+                    if helper is None:
+                        self.notices.append("no image is present on the engine to look into volumes: project-name check (HF504) skipped")
+                        return found
+                match = self._volume_contents(name, helper[0], helper[1], table or [])
+                if match is None or (image.kind not in match.kinds and match.title != image.title):
+                    continue
+                message = (
+                    f"{image.title} data of project `{project}` is on volume {own}, while the unused volume {name} of project "
+                    f"`{other_project}` (created {created or 'earlier'}) holds {match.title} data: the project was probably renamed or moved "
+                    f"and started on a new, empty volume (Compose names volumes <project>_<volume>). To run on the old data, set "
+                    f"`name: {other_project}` in the compose file (or COMPOSE_PROJECT_NAME={other_project}) and recreate; or stop the "
+                    f"service and copy {name} into {own}"
+                )
+                data = {"volume": own, "other_volume": name, "project": project, "other_project": other_project, "volume_key": key, "data_path": path, "container": facts.id}
+                found.append(self._finding("HF504", where, message, service, (path, "project-name"), data))
+                break
+        return found
+
+    def _volume_contents(self, name: str, image_id: str, tmpfs: list[str], table: list["_Marker"]) -> "VolumeMatch | None":
+        """Which data store's files a volume holds, read through a never-started read-only helper."""
+        probe = self.access.create_probe(image_id, name, tmpfs)
+        try:
+            listing = self.access.list_dir(probe, PROBE_MOUNT)
+            names = set(listing.names)
+            if not listing.complete:
+                for marker in table:
+                    if "*" not in marker.pattern and marker.pattern not in names and self.access.exists(probe, f"{PROBE_MOUNT}/{marker.pattern}"):
+                        names.add(marker.pattern)
+            return identify(names, table, listing.dirs)
+        finally:
+            self.access.remove_probe(probe)
 
     # --------------------------------------------------------- volumes
     def audit_volumes(self) -> tuple[list[Finding], list[str]]:

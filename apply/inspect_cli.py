@@ -67,7 +67,8 @@ def _one_line(text: str) -> str:
 @user_errors
 def inspect_command(host: str | None, context: str | None, projects: tuple[str, ...], volumes: tuple[str, ...], config_path: str | None, output_format: str, output: str | None, fail_level: str | None, exit_zero: bool, color_option: str) -> int:
     """Audit a live Docker engine: data on anonymous volumes or in containers (HF501),
-    empty bind sources (HF502) and orphaned volumes holding databases (HF503)."""
+    empty bind sources (HF502), orphaned volumes holding databases (HF503) and
+    databases started empty after the project was renamed or moved (HF504)."""
     from holdfast import __version__
     from holdfast.apply.inspect import EngineAccess, Inspector, _engine_gone
     from holdfast.cli import build_config

@@ -14,5 +14,9 @@ def holdfast_fixers() -> list:
     from holdfast.fixers.hf101_persist import PersistDataFixer
     from holdfast.fixers.hf102_anonymous import AnonymousVolumeFixer
     from holdfast.fixers.hf105_wrong_path import WrongPathFixer
+    from holdfast.fixers.hf107_stop_grace import StopGraceFixer
+    from holdfast.fixers.hf201_version import VersionFieldFixer
+    from holdfast.fixers.hf202_declare_volume import DeclareVolumeFixer
+    from holdfast.fixers.hf301_bind_localhost import BindLocalhostFixer
 
-    return [PersistDataFixer(), AnonymousVolumeFixer(), WrongPathFixer()]
+    return [PersistDataFixer(), AnonymousVolumeFixer(), WrongPathFixer(), StopGraceFixer(), VersionFieldFixer(), DeclareVolumeFixer(), BindLocalhostFixer()]

@@ -223,8 +223,9 @@ def choose_color(option: str, output: str | None) -> bool:
 @click.option("--color", "color_option", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
 @click.option("--no-cache", is_flag=True, help="Do not read or write the result cache (HOLDFAST_NO_CACHE=1).")
 @click.option("-p", "--project-name", callback=_keep, expose_value=False, help="Project name, as `docker compose -p` (default: COMPOSE_PROJECT_NAME, `name:`, the folder).")
+@click.option("--add-ignore", is_flag=True, help="Baseline: write `# holdfast: ignore[CODE] TODO` on the line of every finding, then exit 0.")
 @user_errors
-def lint_command(paths: tuple[str, ...], files: tuple[str, ...], config_path: str | None, select: str | None, extend_select: str | None, ignore: str | None, stdin_filename: str | None, output_format: str, output: str | None, fail_level: str | None, exit_zero: bool, statistics: bool, color_option: str, no_cache: bool) -> int:
+def lint_command(paths: tuple[str, ...], files: tuple[str, ...], config_path: str | None, select: str | None, extend_select: str | None, ignore: str | None, stdin_filename: str | None, output_format: str, output: str | None, fail_level: str | None, exit_zero: bool, statistics: bool, color_option: str, no_cache: bool, add_ignore: bool = False) -> int:
     """Check compose files (folders are searched; no PATHS: the current project)."""
     from holdfast.engine import lint_many
 
@@ -236,6 +237,10 @@ def lint_command(paths: tuple[str, ...], files: tuple[str, ...], config_path: st
     load = None if config_path else (lambda start: build_config((start,), None, select, extend_select, ignore, fail_level))
     jobs = assign_linters(projects, config, load)
     findings, sources, displayed, failing = lint_many(jobs, stdin)
+    if add_ignore:
+        from holdfast.baseline import report_baseline
+
+        return report_baseline(findings, sources)
     write_report(findings, jobs[0][0], sources, displayed, config, output_format, output, statistics, choose_color(color_option, output))
     return EXIT_OK if exit_zero or not failing else EXIT_FINDINGS
 
@@ -276,7 +281,8 @@ def write_report(findings: list[Any], linter: Any, sources: dict[str, str], file
         name = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
     reporter = load_reporter(name, linter.plugins.reporters())
     report = Report(
-        findings=sorted(findings, key=lambda f: f.sort_key()),
+        findings=sorted((f for f in findings if not f.suppressed), key=lambda f: f.sort_key()),
+        suppressed=sorted((f for f in findings if f.suppressed), key=lambda f: f.sort_key()),
         rules=linter.rules,
         files=files,
         sources=sources,
@@ -301,14 +307,28 @@ def write_report(findings: list[Any], linter: Any, sources: dict[str, str], file
 # -------------------------------------------------------------------- rules & docs
 @click.command("rules")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False))
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True, help="json and markdown: the documentation of every rule.")
+@click.option("--write-docs", "docs_dir", type=click.Path(file_okay=False), default=None, help="Write one Markdown page per built-in rule and the rule table (README.md) into this folder.")
 @user_errors
-def rules_command(config_path: str | None) -> int:
+def rules_command(config_path: str | None, output_format: str = "text", docs_dir: str | None = None) -> int:
     """List every rule: code, name, severity, fixable, enabled."""
     from holdfast.config import load_config
     from holdfast.engine import Linter
 
+    if docs_dir is not None:
+        from holdfast.rules import holdfast_rules
+        from holdfast.rules_doc import write_docs
+
+        written = write_docs({rule.code: rule for rule in holdfast_rules()}, docs_dir)
+        click.echo(f"{len(written)} file{'s' if len(written) != 1 else ''} updated in {docs_dir}", err=True)
+        return EXIT_OK
     config = load_config(config_path)
     linter = Linter(config, with_fixes=False)
+    if output_format != "text":
+        from holdfast import rules_doc
+
+        click.echo(rules_doc.to_json(linter.rules) if output_format == "json" else rules_doc.to_markdown(linter.rules), nl=False)
+        return EXIT_OK
     rows = [("code", "name", "severity", "fixable", "enabled")]
     for code, rule in sorted(linter.rules.items()):
         severity = config.severity.get(code, rule.severity).label

@@ -91,6 +91,7 @@ class LintResult:
     findings: list[Finding]
     documents: dict[str, ComposeDocument]  # displayed path -> document (for reporters and fixes)
     notices: list[str] = field(default_factory=list)
+    suppressed: list[Finding] = field(default_factory=list)  # matched an inline ignore; kept for the audit trail
 
 
 class Linter:
@@ -139,6 +140,12 @@ class Linter:
             if unknown:
                 known = ", ".join(sorted(rule.options)) or "none"
                 raise ConfigError(f"{self.config.path or 'configuration'}: unknown option '{unknown[0]}' for {code} (known: {known})")
+            validate = getattr(rule, "validate_options", None)
+            if validate is not None:
+                try:
+                    validate({**rule.options, **options})
+                except ValueError as exc:
+                    raise ConfigError(f"{self.config.path or 'configuration'}: [tool.holdfast.rules.{code}]: {exc}") from None
 
     def selected_rules(self) -> list[type[Rule]]:
         return [rule for code, rule in sorted(self.rules.items()) if self.config.is_selected(code, rule.enabled_by_default)]
@@ -195,14 +202,15 @@ class Linter:
                 finding.severity = override
         findings = [f for f in findings if not self.config.ignored_for_file(f.code, f.path)]
         by_path = {d.path: d for d in all_documents}
-        findings = self._apply_suppressions(findings, [by_path[p] for p in reported if p in by_path], project)
+        suppressed: list[Finding] = []
+        findings = self._apply_suppressions(findings, [by_path[p] for p in reported if p in by_path], project, suppressed)
         if self.with_fixes:
             self._attach_fixes(findings, by_path, project)
         findings.sort(key=Finding.sort_key)
-        return LintResult(findings, by_path, self.notices)
+        return LintResult(findings, by_path, self.notices, sorted(suppressed, key=Finding.sort_key))
 
     # ----------------------------------------------------------- suppressions
-    def _apply_suppressions(self, findings: list[Finding], documents: list[ComposeDocument], project: Project) -> list[Finding]:
+    def _apply_suppressions(self, findings: list[Finding], documents: list[ComposeDocument], project: Project, suppressed_out: list[Finding] | None = None) -> list[Finding]:
         kept: list[Finding] = []
         suppressions: dict[str, list[Suppression]] = {}
         spans: dict[tuple[str, str], tuple[int, int]] = {}
@@ -226,9 +234,14 @@ class Linter:
                     hit = finding.service == item.service or start <= finding.line <= end
                 if hit:
                     item.used.add(finding.code)
+                    if not suppressed:
+                        finding.suppression_reason = item.reason
                     suppressed = True
             if not suppressed:
                 kept.append(finding)
+            elif suppressed_out is not None:
+                finding.suppressed = True
+                suppressed_out.append(finding)
         unused_rule = self.rules.get("HF000")
         if unused_rule is not None and self.config.is_selected("HF000", unused_rule.enabled_by_default):
             for path, items in suppressions.items():
@@ -300,7 +313,7 @@ def _lint_one(index: int) -> tuple[list[Finding], dict[str, str], list[str], lis
     sources = {path: document.text for path, document in result.documents.items()}
     displayed = [stdin[0] if p == "-" and stdin else p for p in project.files if p in project.requested or p == "-"]
     failing = any(f.severity >= linter.config.fail_level for f in result.findings)
-    return result.findings, sources, displayed, linter.notices[before:], failing
+    return result.findings + result.suppressed, sources, displayed, linter.notices[before:], failing
 
 
 def lint_many(jobs: list[tuple[Linter, ProjectFiles]], stdin: tuple[str, bytes] | None = None) -> tuple[list[Finding], dict[str, str], list[str], bool]:
@@ -309,6 +322,8 @@ def lint_many(jobs: list[tuple[Linter, ProjectFiles]], stdin: tuple[str, bytes] 
     Parsing YAML in pure Python is the cost of a large run, and projects are
     independent, so a CI check over a whole repository uses every core. Where
     fork is unavailable (or for a handful of files) it runs in this process.
+    The findings include the suppressed ones (`finding.suppressed`), which never
+    make a run fail; the reporters show them for the audit trail.
     """
     global _FORK_STATE
 

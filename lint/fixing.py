@@ -261,7 +261,11 @@ def verify_change(before: ComposeDocument | None, after: ComposeDocument, intent
     if not isinstance(new, dict):
         return "the file would no longer be a mapping"
     old, new = _copy(old), _copy(new)
-    mount_intents = [i for i in intents if i is not None]
+    for intent in intents:  # a data intent says what the plain data must become (`expect(old) -> new`)
+        expect = getattr(intent, "expect", None)
+        if expect is not None:
+            old = expect(old)
+    mount_intents = [i for i in intents if isinstance(i, MountIntent)]
     allowed_volumes: set[str] = set()
     for intent in mount_intents:
         allowed_volumes |= set(intent.volumes)

@@ -85,6 +85,8 @@ class Finding:
     fix: Fix | None = None
     plan: bool = False  # a live-host plan can rescue the data (HF101/HF102)
     data: dict[str, Any] = field(default_factory=dict)  # facts for fixers/planners
+    suppressed: bool = False  # matched a `# holdfast: ignore` comment: reported for audit, never fails
+    suppression_reason: str = ""  # the comment's reason text
 
     @property
     def fingerprint(self) -> str:
@@ -159,6 +161,7 @@ class Report:
     color: bool = False
     statistics: bool = False
     notices: list[str] = field(default_factory=list)  # one-line warnings (a broken plugin, …)
+    suppressed: list[Finding] = field(default_factory=list)  # silenced by inline comments (json/sarif keep them)
 
     @property
     def failing(self) -> list[Finding]:

@@ -1,4 +1,4 @@
-"""HF501-HF503: findings about a live Docker host, produced by `holdfast inspect`.
+"""HF501-HF504: findings about a live Docker host, produced by `holdfast inspect`.
 
 These rules describe containers and volumes, not compose files, so `scope` is
 "host": `holdfast lint` never runs them and their `check` yields nothing. They
@@ -168,4 +168,53 @@ class OrphanedDataVolume(_HostRule):
     severity = Severity.WARNING
 
 
-HOST_RULES: tuple[type[Rule], ...] = (LiveDataNotPersisted, LiveBindSourceEmpty, OrphanedDataVolume)
+class ProjectNameTrap(_HostRule):
+    """A project's database runs on a new volume while an older volume of another project name holds its data.
+
+    ## What it does
+    For each data store container of a Compose project `NEW` whose data path is on
+    a named volume `NEW_v` (labels `com.docker.compose.project=NEW`,
+    `com.docker.compose.volume=v`), looks for an unused volume `OLD_v` with the same
+    volume key `v`, another project name, created earlier, that holds the same
+    kind of data (init markers such as `PG_VERSION`, read through a never-started,
+    read-only helper container as for HF503). The finding names both volumes and
+    the two ways back.
+
+    ## Why it matters
+    Compose names volumes `<project>_<volume>`, and the project name defaults to the
+    folder's name. Rename or move the folder (or clone it under another name) and
+    `docker compose up` creates `NEW_v`, starts an empty database on it, and leaves
+    the real data in `OLD_v`. Nothing in the compose file changed, so nobody looks
+    there; the next `docker volume prune --all` deletes the old data.
+
+    ## Example
+    ```console
+    $ mv shop shop-prod && cd shop-prod && docker compose up -d
+    $ docker volume ls
+    local     shop_pgdata         # the data
+    local     shop-prod_pgdata    # an empty database, in use
+    ```
+
+    ## Use instead
+    A top-level `name:` in the compose file (HF108 reports its absence), so the
+    volume names do not depend on the folder.
+
+    ## Fix
+    Either run the project under its old name again: add `name: OLD` at the top
+    of the compose file (or `COMPOSE_PROJECT_NAME=OLD` in `.env`), then
+    `docker compose down` and `docker compose up -d`; or stop the service and copy
+    the old volume into the new one (`docker run --rm -v OLD_v:/from:ro -v
+    NEW_v:/to IMAGE sh -c 'cp -a /from/. /to/'`), after checking nothing in the
+    new database is worth keeping.
+
+    ## References
+    - Compose documentation, "Specify a project name" (the default is the folder name)
+    - Compose documentation, volumes are named `<project>_<volume>` unless they set `name:`
+    """
+
+    code = "HF504"
+    name = "project-name-trap"
+    severity = Severity.WARNING
+
+
+HOST_RULES: tuple[type[Rule], ...] = (LiveDataNotPersisted, LiveBindSourceEmpty, OrphanedDataVolume, ProjectNameTrap)

@@ -117,11 +117,11 @@ def lint_with(tmp_path, cli, config: str, files: dict[str, str] | None = None, *
 
 
 def test_select_by_prefix_and_all(tmp_path, cli):
-    assert codes(lint_with(tmp_path, cli, 'select = ["HF10"]\n')[1]) == ["HF101", "HF104"]
+    assert codes(lint_with(tmp_path, cli, 'select = ["HF10"]\n')[1]) == ["HF101", "HF104", "HF107"]  # a prefix turns on HF107 (opt-in) too
     assert codes(lint_with(tmp_path, cli, 'select = ["HF104"]\n')[1]) == ["HF104"]
-    # ALL also turns on HF103 (off by default)
+    # ALL also turns on HF103, HF107 and HF108 (off by default)
     files = {"compose.yaml": "services:\n  db:\n    image: postgres:16\n    volumes: ['pg:/var/lib/postgresql/data']\nvolumes:\n  pg:\n"}
-    assert codes(lint_with(tmp_path, cli, 'select = ["ALL"]\n', files)[1]) == ["HF103"]
+    assert codes(lint_with(tmp_path, cli, 'select = ["ALL"]\n', files)[1]) == ["HF103", "HF107", "HF108"]
     assert codes(lint_with(tmp_path, cli, "", files)[1]) == []
 
 

@@ -17,7 +17,7 @@ def test_fix_text_returns_text_and_findings() -> None:
     # a floating postgres tag with no other hint: the 18+ layout (layout 0)
     assert "      - ./data/db:/var/lib/postgresql\n" in result.text
     assert "      - ./data/cache:/data\n" in result.text
-    assert [f.code for f in result.remaining] == ["HF104"]
+    assert [f.code for f in result.remaining] == ["HF104", "HF304"]  # HF304: the literal password
     assert result.refused == [] and result.changed
 
 
@@ -31,7 +31,7 @@ def test_fix_text_keeps_bom_crlf_and_missing_newline() -> None:
 
 def test_fix_text_select_ignore_and_unchanged() -> None:
     assert holdfast.fix_text(PG, select=["HF102"]).text == PG
-    only_db = holdfast.fix_text(PG, ignore=["HF104"], config=Config(fix_bind_root="/srv/data"))
+    only_db = holdfast.fix_text(PG, ignore=["HF104", "HF304"], config=Config(fix_bind_root="/srv/data"))
     assert "/srv/data/db:/var/lib/postgresql" in only_db.text and only_db.remaining == []
     named = holdfast.fix_text(PG, config=Config(fix_persistence="named"))
     assert named.text.endswith("volumes:\n  db-data:\n  cache-data:\n")
@@ -48,7 +48,7 @@ def test_fix_text_refusal() -> None:
 def test_lint_paths(tmp_path: Path) -> None:
     (tmp_path / "compose.yaml").write_text(PG, encoding="utf-8")
     findings = holdfast.lint_paths([str(tmp_path)], config=Config())
-    assert {f.code for f in findings} == {"HF101", "HF104"}
+    assert {f.code for f in findings} == {"HF101", "HF104", "HF304"}
     assert [f.code for f in holdfast.lint_paths([str(tmp_path)], select=["HF104"])] == ["HF104"]
     assert all(f.fix is not None for f in findings if f.code == "HF101")
 
@@ -79,4 +79,4 @@ def test_fix_project_to_override_creates_the_file(tmp_path: Path) -> None:
     text = Path(change.path).read_text(encoding="utf-8")
     assert "  db:\n    volumes:\n      - ./data/db:/var/lib/postgresql\n" in text
     assert compose.read_text(encoding="utf-8") == PG
-    assert [f.code for f in holdfast.lint_paths([str(tmp_path)], config=Config())] == ["HF104"]
+    assert [f.code for f in holdfast.lint_paths([str(tmp_path)], config=Config())] == ["HF104", "HF304"]

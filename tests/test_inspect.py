@@ -560,7 +560,7 @@ def test_rules_are_host_scoped_documented_and_silent_in_lint():
         doc = rule.__doc__ or ""
         for section in ("## What it does", "## Why it matters", "## Example", "## Use instead", "## Fix", "## References"):
             assert section in doc, (rule.code, section)
-    assert [r.code for r in HOST_RULES] == ["HF501", "HF502", "HF503"]
+    assert [r.code for r in HOST_RULES] == ["HF501", "HF502", "HF503", "HF504"]
     assert LiveDataNotPersisted.severity is Severity.ERROR and OrphanedDataVolume.severity is Severity.WARNING
 
 
@@ -697,3 +697,34 @@ def test_context_option_wins_over_docker_host_and_is_restored(monkeypatch):
     assert inspect_cli.connect(None, "prod") == "engine"
     assert seen == {"host": None, "context": "prod", "docker_host": None}
     assert os.environ["DOCKER_HOST"] == "tcp://elsewhere:2375" and "DOCKER_CONTEXT" not in os.environ
+
+
+# --------------------------------------------------------------- HF504
+def _trap(old_created: str = "2026-11-01T08:00:00Z", old_contents: list[str] | None = None, dangling: bool = True):
+    labels = compose("shop-prod", "db")["labels"]
+    attrs = container("shop-prod-db-1", "postgres:15", env=PG15_ENV, labels=labels,
+                      mounts=[{"Type": "volume", "Name": "shop-prod_pgdata", "Destination": "/var/lib/postgresql/data"}])
+    volumes = [
+        {"Name": "shop-prod_pgdata", "Labels": {"com.docker.compose.project": "shop-prod", "com.docker.compose.volume": "pgdata"}, "CreatedAt": "2026-11-30T09:00:00Z"},
+        {"Name": "shop_pgdata", "Labels": {"com.docker.compose.project": "shop", "com.docker.compose.volume": "pgdata"}, "CreatedAt": old_created},
+        {"Name": "blog_redis", "Labels": {"com.docker.compose.project": "blog", "com.docker.compose.volume": "redis"}, "CreatedAt": "2026-10-01T08:00:00Z"},
+    ]
+    contents = {"shop_pgdata": Listing(old_contents if old_contents is not None else ["PG_VERSION", "base", "global"], True, 1000, dirs={"base", "global"})}
+    return FakeAccess([attrs], volumes=volumes, dangling={"shop_pgdata", "blog_redis"} if dangling else {"blog_redis"}, contents=contents)
+
+
+def test_hf504_renamed_project_names_both_volumes_and_the_fix():
+    access = _trap()
+    result = run(access, {"HF504": RULES["HF504"]})
+    assert codes(result) == [("HF504", "docker://shop-prod/db")]
+    message = result.findings[0].message
+    assert "shop-prod_pgdata" in message and "shop_pgdata" in message and "`name: shop`" in message
+    assert result.findings[0].data["other_project"] == "shop"
+    assert [v for _, v, _ in access.probes.values()] == ["shop_pgdata"]  # only the candidate was looked into
+    assert access.removed == ["probe-0"]
+
+
+def test_hf504_quiet_when_the_other_volume_is_newer_empty_or_in_use():
+    assert run(_trap(old_created="2026-12-01T08:00:00Z"), {"HF504": RULES["HF504"]}).findings == []
+    assert run(_trap(old_contents=["readme.txt"]), {"HF504": RULES["HF504"]}).findings == []
+    assert run(_trap(dangling=False), {"HF504": RULES["HF504"]}).findings == []

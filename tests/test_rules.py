@@ -545,3 +545,22 @@ def test_every_rule_has_a_pass_and_a_fail_case_in_this_file():
     assert {"HF000", "HF001", "HF002", "HF003", "HF101", "HF102", "HF103", "HF104", "HF105"} <= set(builtin)
     missing = [c for c in builtin if f"def test_{c.lower()}_" not in source]
     assert missing == []
+
+
+# --------------------------------------------------------------------------- HF107 / HF108 (opt-in; more cases in test_rules_catalog.py)
+
+
+def test_hf107_opt_in_fires_without_stop_grace_and_is_quiet_with_it(lint):
+    base = "services:\n  db:\n    image: postgres:16\n    volumes: [./pg:/var/lib/postgresql/data]\n"
+    _, findings = lint({"compose.yaml": base}, "--extend-select", "HF107")
+    assert [(f["code"], f["line"]) for f in only(findings, "HF107")] == [("HF107", 2)]
+    _, findings = lint({"compose.yaml": base + "    stop_grace_period: 1m\n"}, "--extend-select", "HF107")
+    assert only(findings, "HF107") == []
+
+
+def test_hf108_opt_in_fires_for_a_named_volume_without_a_project_name(lint):
+    base = "services:\n  db:\n    image: postgres:16\n    volumes: [pg:/var/lib/postgresql/data]\nvolumes:\n  pg:\n"
+    _, findings = lint({"compose.yaml": base}, "--extend-select", "HF108")
+    assert [(f["code"], f["line"]) for f in only(findings, "HF108")] == [("HF108", 4)]
+    _, findings = lint({"compose.yaml": "name: shop\n" + base}, "--extend-select", "HF108")
+    assert only(findings, "HF108") == []

@@ -7,6 +7,10 @@
      "summary": {"total", "by_severity": {"error", "warning", "info"}, "by_code",
                  "fixable", "files"}}
 
+Findings silenced by a `# holdfast: ignore[...] reason` comment are kept for the
+audit trail in a separate top-level list `suppressed` (present only when there
+are some), each with `"suppressed": true` and the comment's `suppression_reason`;
+`summary.suppressed` counts them, `total` never does. `findings` keeps its meaning.
 Paths are as given on the command line; `severity` is the lower-case label;
 `fixable` is true for a safe or unsafe fix (not a display-only one) and
 `summary.fixable` counts those findings. Named `json_format` so that it never
@@ -43,6 +47,7 @@ def finding_to_dict(f: Finding) -> dict[str, Any]:
         "fixable": f.fixable,
         "fix_applicability": kind.value if kind is not None else None,
         "fingerprint": f.fingerprint,
+        **({"suppressed": True, "suppression_reason": f.suppression_reason} if f.suppressed else {}),
     }
 
 
@@ -63,4 +68,7 @@ class JsonReporter(Reporter):
                 "files": len(report.files),
             },
         }
+        if report.suppressed:  # only then: a run without suppressions keeps the exact contract
+            document["suppressed"] = [finding_to_dict(f) for f in sorted(report.suppressed, key=lambda f: f.sort_key())]
+            document["summary"]["suppressed"] = len(report.suppressed)
         return json.dumps(document, indent=2) + "\n"

@@ -6,6 +6,10 @@ for findings with a safe or unsafe fix, `fixes[].artifactChanges` whose
 replacements are the fix's edits mapped to line/column regions of the
 original text (or to character offsets when the text is not at hand).
 
+A finding silenced by a `# holdfast: ignore[...] reason` comment is still a
+result, with `suppressions: [{kind: "inSource", justification: reason}]`, as
+code-scanning tools expect (they show it as dismissed, with the reason).
+
 Regions: lines end at "\\n" (SARIF's default newline sequences) and columns
 count Unicode code points (`run.columnKind` says so explicitly); `endColumn` is
 the column after the last character, as in `Finding`.
@@ -127,13 +131,13 @@ class SarifReporter(Reporter):
         findings = sorted_findings(report)
         rules = [rule_descriptor(code, report.rules[code]) for code in sorted(report.rules)]
         index = {descriptor["id"]: i for i, descriptor in enumerate(rules)}
-        for f in findings:  # a code without a Rule class (a plugin gone missing, say)
+        for f in findings + list(report.suppressed):  # a code without a Rule class (a plugin gone missing, say)
             if f.code not in index:
                 index[f.code] = len(rules)
                 rules.append({"id": f.code, "name": pascal_case(f.name) or f.code})
 
         results = []
-        for f in findings:
+        for f in sorted(findings + list(report.suppressed), key=lambda f: f.sort_key()):
             result: dict[str, Any] = {
                 "ruleId": f.code,
                 "ruleIndex": index[f.code],
@@ -159,6 +163,11 @@ class SarifReporter(Reporter):
                 properties["fixApplicability"] = kind.value
             if properties:
                 result["properties"] = properties
+            if f.suppressed:
+                suppression: dict[str, Any] = {"kind": "inSource", "status": "accepted"}
+                if f.suppression_reason:
+                    suppression["justification"] = f.suppression_reason
+                result["suppressions"] = [suppression]
             results.append(result)
 
         invocation: dict[str, Any] = {"executionSuccessful": True}

@@ -89,7 +89,10 @@ class TextReporter(Reporter):
                 out.append("")
         if findings and report.statistics:
             out.append("")
-        out.append(summary_line(findings))
+        summary = summary_line(findings)
+        if report.suppressed:  # counted, not listed: `--format json` or `sarif` show each with its reason
+            summary = summary[:-1] + f"; {len(report.suppressed)} suppressed."
+        out.append(summary)
         fixable = fixable_line(findings)
         if fixable:
             out.append(fixable)
