@@ -18,6 +18,8 @@ from __future__ import annotations
 import json
 import os
 import posixpath
+import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,9 +27,9 @@ from datetime import datetime
 from typing import Any
 
 from holdfast.apply import EXIT_DONE, EXIT_FAILED, probes
-from holdfast.apply.console import Console, detail_of, human_bytes, human_seconds
-from holdfast.apply.errors import ApplyError, PlanInvalid, StepFailed
-from holdfast.apply.journal import Journal, ProjectLock
+from holdfast.apply.console import Console, detail_of, human_bytes, human_seconds, plural
+from holdfast.apply.errors import ApplyError, PlanInvalid, Refused, StepFailed
+from holdfast.apply.journal import Journal, ProjectLock, refuse_link
 from holdfast.apply.plan import DESTRUCTIVE, Plan, Step, sha256_file
 from holdfast.apply.render import compose_text, manual_commands
 from holdfast.apply.steps import (
@@ -36,12 +38,16 @@ from holdfast.apply.steps import (
     archived,
     check_files_current,
     check_mounts,
+    compare_restored,
     compose_with_retry,
+    keep_aside,
     marker_present,
     read_chunks,
     service_container,
     verify_fingerprint,
+    write_archive,
 )
+from holdfast.apply.tarindex import index_file
 
 LOCK_NAME = ".holdfast-apply.lock"
 RUNNING = ("running", "restarting", "paused")
@@ -53,6 +59,64 @@ class ApplyOptions:
     dry_run: bool = False
     health_timeout: float = 180.0
     on_failure: str = "stop"  # "stop": stop safely with advice; "rollback": roll back at once
+    keep_current: bool = False  # rollback: archive the live data first, even when it changed since the apply
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived while a step ran (a BaseException, like KeyboardInterrupt: nothing swallows it)."""
+
+    def __init__(self, signum: int):
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum  # 130 for SIGINT, 143 for SIGTERM, as shells report them
+
+
+class Signals:
+    """SIGINT/SIGTERM handling for one apply or rollback.
+
+    While a step runs (`armed`), the first signal raises `Interrupted` at once, so a
+    blocked Docker call or stream read stops there and the cleanup runs. Outside a
+    step the signal is remembered and raised when the next step would start. A
+    signal during the cleanup does not interrupt it (the cleanup is what makes the
+    project safe, and it is bounded); it only says so."""
+
+    def __init__(self) -> None:
+        self.received: list[int] = []
+        self.armed = False
+        self.cleaning = False
+        self.saved: dict[int, Any] = {}
+
+    def __enter__(self) -> Signals:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self.saved[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for signum, handler in self.saved.items():
+            signal.signal(signum, handler)
+        self.saved.clear()
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.received.append(signum)
+        if self.armed and not self.cleaning:
+            self.armed = False
+            self.cleaning = True
+            raise Interrupted(signum)
+        if self.cleaning or len(self.received) > 1:
+            os.write(2, f"holdfast: {signal.Signals(signum).name} again: already putting the project back in a safe state; this takes a bounded time, please wait\n".encode())
+
+    def pending(self) -> int | None:
+        return self.received[0] if self.received else None
+
+    def check(self) -> None:
+        """Raise now for a signal that arrived between steps."""
+        if self.received and not self.cleaning:
+            self.cleaning = True
+            raise Interrupted(self.received[0])
 
 
 def _parse_ts(text: str) -> float | None:
@@ -89,6 +153,7 @@ class Executor:
         self.sleep = sleep
         self.journal = Journal(os.path.join(self.backup_dir, "journal.jsonl"))
         self.lock = ProjectLock(os.path.join(plan.project.directory, LOCK_NAME))
+        self.signals = Signals()
 
     # ---------------------------------------------------------------- common
     def _context(self, attempt: int, results: dict[str, dict[str, Any]]) -> RunContext:
@@ -112,13 +177,22 @@ class Executor:
 
     def _run_step(self, ctx: RunContext, step: Step, index: int, total: int, mode: str = "apply") -> dict[str, Any]:
         ctx.step = step
+        self.signals.check()
         start = time.monotonic()
         self.journal.append({"event": "start", "step": step.id, "attempt": ctx.attempt, "mode": mode})
         try:
-            self.plugins.manager.hook.holdfast_before_step(step=step, context=ctx)
-            result = _ROLLBACK_STEPS[step.kind](self, ctx, step) if mode == "rollback" else STEPS[step.kind](ctx, step)
-            self.plugins.manager.hook.holdfast_after_step(step=step, context=ctx, outcome=result)
+            with self.console.running(index, total, step.title):
+                self.signals.armed = True
+                self.signals.check()
+                try:
+                    self.plugins.manager.hook.holdfast_before_step(step=step, context=ctx)
+                    result = _ROLLBACK_STEPS[step.kind](self, ctx, step) if mode == "rollback" else STEPS[step.kind](ctx, step)
+                    self.plugins.manager.hook.holdfast_after_step(step=step, context=ctx, outcome=result)
+                finally:
+                    self.signals.armed = False
         except BaseException as exc:
+            self.signals.cleaning = True
+            self._close_streams()
             seconds = round(time.monotonic() - start, 3)
             self.journal.append({"event": "end", "step": step.id, "attempt": ctx.attempt, "status": "failed", "seconds": seconds, "error": f"{type(exc).__name__}: {exc}", "mode": mode})
             self.console.step(index, total, step.title, "FAILED", seconds)
@@ -129,10 +203,39 @@ class Executor:
         self.console.step(index, total, step.title, "ok", seconds, detail_of(result))
         return result
 
+    def _close_streams(self) -> None:
+        """Close archive streams an interrupted step left open (the daemon locks a container while it streams it)."""
+        close = getattr(self.engine, "close_streams", None)
+        if close is not None:
+            try:
+                close()
+            except Exception:  # noqa: BLE001 - best effort; every call after this is bounded anyway
+                pass
+
+    def _check_own_files(self) -> None:
+        """Every file apply writes in the backup folder: refused (exit 3, nothing changed) when it is a link or not a regular file."""
+        self.journal.check()
+        refuse_link(os.path.join(self.backup_dir, "plan.json"), "plan copy")
+        for service in self.plan.services:
+            for move in service.moves:
+                path = os.path.join(self.backup_dir, move.archive)
+                for name in (path, path + ".part", path + ".sha256"):
+                    refuse_link(name, "archive file")
+        for change in self.plan.changes:
+            base = os.path.join(self.backup_dir, "compose", os.path.basename(change.path))
+            for name in (base, base + ".applied", base + ".edited-after-apply"):
+                refuse_link(name, "compose file copy")
+
+    def _locked(self, what: str) -> None:
+        self.lock.acquire(what)
+        if self.lock.note:
+            self.console.warn(self.lock.note)
+
     def _save_plan_copy(self) -> None:
         path = os.path.join(self.backup_dir, "plan.json")
-        if not os.path.exists(path):
-            os.makedirs(self.backup_dir, exist_ok=True)
+        refuse_link(path, "plan copy")
+        if not os.path.lexists(path):
+            os.makedirs(self.backup_dir, mode=0o700, exist_ok=True)
             from holdfast.fileio import write_text_atomic
 
             write_text_atomic(path, json.dumps(self.plan.to_json(), indent=2) + "\n")
@@ -152,9 +255,11 @@ class Executor:
     def apply(self) -> int:
         if self.options.dry_run:
             return self.dry_run()
-        self.lock.acquire(f"apply of plan {self.plan.id[:12]}")
+        self._locked(f"apply of plan {self.plan.id[:12]}")
         try:
-            return self._apply()
+            with self.signals:
+                self._check_own_files()
+                return self._apply()
         finally:
             self.lock.release()
 
@@ -193,7 +298,16 @@ class Executor:
                 self.console.step(index, total, step.title, "done before", None, detail_of(ctx.results[step.id]))
                 continue
             if not confirmed and step.kind not in ("preflight", "fingerprint"):
-                if not self.console.confirm(self._question(step, index, resuming)):
+                self.signals.armed = True
+                try:
+                    self.signals.check()
+                    answer = self.console.confirm(self._question(step, index, resuming))
+                except Interrupted as exc:
+                    self._declined(ctx)
+                    return exc.exit_code
+                finally:
+                    self.signals.armed = False
+                if not answer:
                     return self._declined(ctx)
                 confirmed = True
             try:
@@ -229,14 +343,29 @@ class Executor:
     def _destructive_started(self, ctx: RunContext) -> bool:
         return any(self.journal.started(s.id, ctx.attempt) for s in self.plan.steps if s.kind in DESTRUCTIVE)
 
+    def _stale_hint(self, message: str) -> str:
+        """A stale plan says one thing: how to make a new one."""
+        if message.startswith("stale plan") and message.endswith("make a new plan"):
+            return message + f" with: holdfast plan -o holdfast-plan.json {self.plan.project.directory}"
+        return message
+
     def _failed(self, ctx: RunContext, step: Step, exc: BaseException) -> int:
+        self.signals.cleaning = True
+        self._close_streams()
+        interrupted = isinstance(exc, (Interrupted, KeyboardInterrupt))
         if isinstance(exc, ApplyError):
-            message, advice, code = str(exc), exc.advice, exc.exit_code
+            message, advice, code = self._stale_hint(str(exc)), exc.advice, exc.exit_code
+        elif isinstance(exc, Interrupted):
+            message, advice, code = str(exc), [], exc.exit_code
         elif isinstance(exc, KeyboardInterrupt):
-            message, advice, code = "interrupted", [], EXIT_FAILED
+            message, advice, code = "interrupted by SIGINT", [], 128 + signal.SIGINT
         else:
             message, advice, code = f"unexpected error: {type(exc).__name__}: {exc}", [], EXIT_FAILED
-        self.console.error(f"step '{step.title}' failed: {message}")
+        if interrupted:
+            self.journal.append({"event": "interrupted", "step": step.id, "attempt": ctx.attempt, "signal": message.rsplit(" ", 1)[-1]})
+            self.console.error(f"{message} during step '{step.title}'; putting the project back in a safe state")
+        else:
+            self.console.error(f"step '{step.title}' failed: {message}")
         for line in advice:
             self.console.error(f"  {line}")
         if not self._destructive_started(ctx):
@@ -246,7 +375,15 @@ class Executor:
             kept = self._archives_written(ctx)
             if kept:
                 self.console.error(f"The archives written so far are kept in {self.backup_dir}.")
-            self.console.error("Fix the cause and run the same command again; it starts from the first step.")
+            if isinstance(exc, PlanInvalid) and message.startswith("stale plan"):
+                return code
+            if interrupted:
+                self.console.error("Run the same command again when you are ready; it starts from the first step.")
+            else:
+                self.console.error("Fix the cause and run the same command again; it starts from the first step.")
+            return code
+        if interrupted:
+            self._advise(ctx)
             return code
         if self.options.on_failure == "rollback":
             self.console.error("Rolling back now (--on-failure rollback).")
@@ -270,10 +407,16 @@ class Executor:
         states = ctx.states()
         started, problems = [], []
         ordered = [s.container.id for s in self.plan.services] + [o.id for o in self.plan.others]
+        stopping = getattr(self.engine, "stopping", {})
         for container_id in ordered:
             if states.get(container_id) not in RUNNING:
                 continue
             facts = self.engine.inspect(container_id)
+            deadline = stopping.get(container_id)
+            while facts is not None and facts.running and deadline is not None and time.monotonic() < deadline:
+                self.sleep(0.5)  # a `docker stop` we interrupted goes on in the daemon: wait for it, then start
+                facts = self.engine.inspect(container_id)
+            stopping.pop(container_id, None)
             if facts is None or facts.running:
                 continue
             try:
@@ -316,7 +459,9 @@ class Executor:
     def _report(self, ctx: RunContext) -> None:
         say = self.console.say
         downtime = self._downtime(ctx.attempt)
-        say(f"done: {', '.join(s.name for s in self.plan.services)} now keep their data in bind mounts; downtime {human_seconds(downtime)}")
+        names = [s.name for s in self.plan.services]
+        verb = "keeps its" if len(names) == 1 else "keep their"
+        say(f"done: {', '.join(names)} now {verb} data in bind mounts; downtime {human_seconds(downtime)}")
         for service in self.plan.services:
             for move in service.moves:
                 say(f"  {service.name}: {move.mount_target} <- {move.bind_source}")
@@ -357,9 +502,11 @@ class Executor:
 
     # --------------------------------------------------------------- rollback
     def rollback(self) -> int:
-        self.lock.acquire(f"rollback of plan {self.plan.id[:12]}")
+        self._locked(f"rollback of plan {self.plan.id[:12]}")
         try:
-            return self._rollback(auto=False)
+            with self.signals:
+                self._check_own_files()
+                return self._rollback(auto=False)
         finally:
             self.lock.release()
 
@@ -380,47 +527,117 @@ class Executor:
             self.journal.append({"event": "undone", "attempt": attempt, "why": "rollback before any change"})
             self.console.say("holdfast: the apply had not stopped anything yet; nothing to roll back")
             return EXIT_DONE
+        ctx = self._context(attempt, dict(results))
+        begun = self.journal.started("rollback:stop", attempt)
+        keep = self.options.keep_current or self.journal.started("rollback:keep-current", attempt)
+        changed: list[str] = []
+        if not auto and not begun and "verify-data" in results:
+            # the apply verified the data; anything written since exists only in the bind folders
+            changed = self._changed_since_verified(ctx)
+            if changed and not keep:
+                raise Refused(
+                    f"rollback refused: the live data changed since the apply verified it ({'; '.join(changed)}); a rollback would lose those writes. "
+                    f"To archive the current data first and then roll back: {self._command_hint(rollback=True)} --keep-current"
+                )
         if not auto and not self.options.yes:
             question = (
                 f"Roll back project {self.plan.project.name!r}: stop it, restore the original compose file, and recreate "
                 f"{', '.join(s.name for s in self.plan.services)} with their data from the archives?"
             )
-            if "recreate" in results:
-                question += " Changes made since the apply stay only in the bind folders (they are not deleted)."
+            if keep:
+                question += f" The current data is archived first into {self._keep_dir()} (verified)."
             if not self.console.confirm(question):
                 self.console.say("holdfast: not confirmed; nothing was changed")
                 return EXIT_FAILED
-        ctx = self._context(attempt, dict(results))
         self.journal.append({"event": "begin", "mode": "rollback", "attempt": attempt, "plan_id": self.plan.id, "pid": os.getpid()})
-        steps = [
-            Step("rollback:stop", "stop", "rollback: stop the project"),
-            Step("rollback:files", "files", "rollback: restore the original compose file(s)"),
+        steps = [Step("rollback:stop", "stop", "rollback: stop the project")]
+        if keep:
+            steps.append(Step("rollback:keep-current", "keep-current", "rollback: archive the current data first (sha256 verified)"))
+        steps += [
+            Step("rollback:files", "files", "rollback: restore the original compose files"),
             Step("rollback:containers", "containers", "rollback: recreate with the original layout and put the data back before starting"),
             Step("rollback:start", "start", "rollback: start what ran before and verify the fingerprint"),
         ]
         done = self.journal.progress("rollback", attempt)
         for index, step in enumerate(steps, 1):
             if done.get(step.id):
-                self.console.step(index, len(steps), step.title, "done before")
+                self.console.step(index, len(steps), step.title, "done before", None, detail_of(self.journal.results(attempt).get(step.id)))
                 continue
             try:
                 self._run_step(ctx, step, index, len(steps), mode="rollback")
             except BaseException as exc:  # noqa: BLE001
-                message = str(exc) if isinstance(exc, ApplyError) else f"{type(exc).__name__}: {exc}"
-                self.console.error(f"rollback step '{step.title}' failed: {message}")
-                self.console.error("Every archive and volume is kept. Run the rollback again after fixing the cause:")
-                self.console.error(f"  {self._command_hint(rollback=True)}")
+                self._close_streams()
+                if isinstance(exc, (Interrupted, KeyboardInterrupt)):
+                    code = exc.exit_code if isinstance(exc, Interrupted) else 128 + signal.SIGINT
+                    self.journal.append({"event": "interrupted", "step": step.id, "attempt": attempt, "signal": str(exc).rsplit(" ", 1)[-1]})
+                    self.console.error(f"{exc or 'interrupted'} during rollback step '{step.title}'; nothing more is changed.")
+                else:
+                    code = EXIT_FAILED
+                    message = str(exc) if isinstance(exc, ApplyError) else f"{type(exc).__name__}: {exc}"
+                    self.console.error(f"rollback step '{step.title}' failed: {message}")
+                self.console.error("Every archive and volume is kept. Run the rollback again" + (" after fixing the cause" if code == EXIT_FAILED else "") + ":")
+                self.console.error(f"  {self._command_hint(rollback=True)}" + (" --keep-current" if keep else ""))
                 self._advise_manual_restore(ctx)
-                return EXIT_FAILED
+                return code
             self.journal.append({"event": "progress", "step": "rollback", "attempt": attempt, "key": step.id, "data": True})
         self.journal.append({"event": "rolled-back", "attempt": attempt})
         self.console.say(f"rolled back: project {self.plan.project.name!r} is as before the apply, data verified")
+        kept = (ctx.results.get("rollback:keep-current") or self.journal.results(attempt).get("rollback:keep-current") or {}).get("archives") or {}
+        verified_unchanged = "verify-data" in results and not changed and not begun
         for service in self.plan.services:
             for move in service.moves:
-                if os.path.exists(move.bind_source):
-                    self.console.say(f"  kept {move.bind_source} (the copy made by the apply; delete it by hand when you no longer need it)")
+                archive = kept.get(f"{service.name}:{move.mount_target}")
+                if archive:
+                    self.console.say(
+                        f"  {service.name}:{move.mount_target} as it was just before the rollback (newer than what was restored): "
+                        f"{os.path.join(self.backup_dir, archive['file'])} (sha256 {archive['sha256'][:12]}…, verified) and {move.bind_source}"
+                    )
+                elif os.path.exists(move.bind_source):
+                    if verified_unchanged:
+                        why = "the same data as was restored; you may delete it by hand once you no longer need it"
+                    else:
+                        why = "the data the apply moved there, as it was when the rollback began; holdfast never deletes it"
+                    self.console.say(f"  kept {move.bind_source} ({why})")
         self.console.say(f"  kept {self.backup_dir} (archives and journal)")
         return EXIT_DONE
+
+    def _keep_dir(self) -> str:
+        return os.path.join(self.backup_dir, "before-rollback")
+
+    def _changed_since_verified(self, ctx: RunContext) -> list[str]:
+        """What differs between the data the apply verified and the live data now (the apply's own probes); empty: unchanged."""
+        fingerprints = ctx.fingerprints()
+        out: list[str] = []
+        for service in self.plan.services:
+            before = fingerprints.get(service.name)
+            facts = service_container(ctx, service)
+            paths = [m.mount_target for m in service.moves]
+            if before and before.get("kind") != "archive":
+                if facts is None or not facts.running:
+                    out.append(f"{service.name} is not running, so holdfast cannot tell whether its data changed")
+                    continue
+                problems: list[str] = []
+                for attempt in range(3):
+                    try:
+                        problems = probes.verify(before, self.engine, facts, paths)
+                        break
+                    except probes.ProbeError as exc:
+                        problems = [f"cannot check it ({exc})"]
+                        self.sleep(1.0 + attempt)
+                if problems:
+                    out.append(f"{service.name}: " + ", ".join(problems[:3]))
+            elif self.engine.endpoint.local:
+                for move in service.moves:
+                    try:
+                        with open(ctx.archive_path(move), "rb") as handle:
+                            entries = index_file(handle).entries
+                    except OSError as exc:
+                        out.append(f"{service.name}: cannot read {ctx.archive_path(move)} to compare ({exc})")
+                        continue
+                    problems = compare_restored(ctx, "", move, entries)
+                    if problems:
+                        out.append(f"{service.name}: {move.bind_source} " + ", ".join(problems[:3]))
+        return out
 
     def _advise_manual_restore(self, ctx: RunContext) -> None:
         for service in self.plan.services:
@@ -441,6 +658,38 @@ class Executor:
                     self.engine.stop(facts.id, service.stop_grace)
                     stopped.append(facts.name)
         return {"stopped": stopped, "summary": f"stopped {', '.join(stopped)}" if stopped else "nothing was running"}
+
+    def _rb_keep_current(self, ctx: RunContext, step: Step) -> dict[str, Any]:
+        """Archive what the apply's containers hold now (they are stopped), then check the archive before anything is put back."""
+        done = ctx.progress()
+        out: dict[str, Any] = {}
+        for service in self.plan.services:
+            facts = service_container(ctx, service)
+            if facts is None or (self.engine.inspect(service.container.id) is not None and facts.id == service.container.id):
+                continue  # the original container is still there: nothing newer exists
+            if facts.running:
+                raise StepFailed(f"{service.name} is running again; not archiving a live data directory")
+            for move in service.moves:
+                key = f"{service.name}:{move.mount_target}"
+                path = os.path.join(self._keep_dir(), move.archive)
+                previous = done.get(key)
+                if previous and sha256_file(path) == previous["sha256"]:
+                    out[key] = previous
+                    continue
+                for name in (path, path + ".part", path + ".sha256"):
+                    refuse_link(name, "archive file")
+                keep_aside(path)
+                info = write_archive(ctx, facts.id, move, path, f"archive the current {service.name}:{move.mount_target}")
+                info["file"] = os.path.relpath(path, self.backup_dir)
+                digest = sha256_file(path)
+                with open(path, "rb") as handle:
+                    index = index_file(handle)
+                if digest != info["sha256"] or not index.complete or index.count != info["entries"]:
+                    raise StepFailed(f"{path}: the archive of the current data does not read back as written; nothing was rolled back")
+                ctx.record(key, info)
+                out[key] = info
+        summary = ", ".join(f"{k}: {human_bytes(v['bytes'])}, {plural(v['entries'], 'entry', 'entries')}" for k, v in out.items())
+        return {"archives": out, "summary": summary or "nothing newer to keep"}
 
     def _rb_files(self, ctx: RunContext, step: Step) -> dict[str, Any]:
         from holdfast.fileio import write_bytes_atomic
@@ -563,6 +812,7 @@ class Executor:
 
 _ROLLBACK_STEPS: dict[str, Callable[[Executor, RunContext, Step], dict[str, Any]]] = {
     "stop": Executor._rb_stop,
+    "keep-current": Executor._rb_keep_current,
     "files": Executor._rb_files,
     "containers": Executor._rb_containers,
     "start": Executor._rb_start,
