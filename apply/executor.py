@@ -280,7 +280,7 @@ class Executor:
             try:
                 check_files_current(plan, patched)
             except PlanInvalid as exc:
-                self.console.error(f"cannot resume: {exc}")
+                self.console.error(f"cannot resume: {self._stale_hint(str(exc))}")
                 if self._destructive_started(ctx):
                     self._advise(ctx)
                 return exc.exit_code
@@ -604,6 +604,22 @@ class Executor:
     def _keep_dir(self) -> str:
         return os.path.join(self.backup_dir, "before-rollback")
 
+    def _live_differences(self, before: dict[str, Any], facts: Any, paths: list[str]) -> list[str]:
+        """Like the apply's verify, but strict: for a rollback a NEW file or key is a change too."""
+        if before.get("kind") != "files":
+            return probes.verify(before, self.engine, facts, paths)
+        now = probes.fingerprint("files", self.engine, facts, paths)["data"]
+        old = before.get("data") or {}
+        if now.get("sha256") == old.get("sha256"):
+            return []
+        if old.get("files") is not None and now.get("files") is not None:
+            added = sorted(set(now["files"]) - set(old["files"]))
+            missing = sorted(set(old["files"]) - set(now["files"]))
+            out = [f"{plural(len(added), 'new file')}, e.g. {', '.join(added[:3])}"] if added else []
+            out += [f"{plural(len(missing), 'file')} gone, e.g. {', '.join(missing[:3])}"] if missing else []
+            return out
+        return [f"{plural(old.get('count', 0), 'file')} then, {plural(now.get('count', 0), 'file')} now"]
+
     def _changed_since_verified(self, ctx: RunContext) -> list[str]:
         """What differs between the data the apply verified and the live data now (the apply's own probes); empty: unchanged."""
         fingerprints = ctx.fingerprints()
@@ -619,7 +635,7 @@ class Executor:
                 problems: list[str] = []
                 for attempt in range(3):
                     try:
-                        problems = probes.verify(before, self.engine, facts, paths)
+                        problems = self._live_differences(before, facts, paths)
                         break
                     except probes.ProbeError as exc:
                         problems = [f"cannot check it ({exc})"]
