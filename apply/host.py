@@ -279,7 +279,7 @@ class ArchiveStream:
 
     def __iter__(self) -> Iterator[bytes]:
         try:
-            yield from self.response.raw.stream(self.chunk_size, decode_content=False)
+            yield from self.response.iter_content(self.chunk_size)  # undoes the transfer gzip the daemon may apply
         finally:
             self.close()
 
@@ -457,7 +457,7 @@ class Engine:
     def get_archive(self, container_id: str, path: str, chunk_size: int = 1024 * 1024) -> ArchiveStream:
         """The path as a tar stream; a stall of STREAM_TIMEOUT seconds raises, and the stream closes when done or dropped."""
         api = self.client.api
-        response = api._get(api._url("/containers/{0}/archive", container_id), params={"path": path}, stream=True, timeout=STREAM_TIMEOUT)
+        response = api._get(api._url("/containers/{0}/archive", container_id), params={"path": path}, stream=True, timeout=STREAM_TIMEOUT, headers={"Accept-Encoding": "identity"})
         try:
             api._raise_for_status(response)
         except BaseException:

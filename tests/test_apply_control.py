@@ -276,13 +276,12 @@ def test_signal_between_steps_is_raised_at_the_next_step(tmp_path):
 def test_interrupted_stream_is_closed():
     from holdfast.apply.host import ArchiveStream, Engine
 
-    class Raw:
-        def stream(self, size, decode_content=False):
+    class Response:
+        closed = False
+
+        def iter_content(self, size):
             yield b"a" * size
             yield b"b" * size
-
-    class Response:
-        raw, closed = Raw(), False
 
         def close(self):
             self.closed = True
