@@ -124,8 +124,8 @@ class LiveProject:
         assert self.file.read_text(encoding="utf-8") == COMPOSE_TEXT
 
     def assert_binds(self) -> None:
-        assert [(m["Type"], m["Source"]) for m in self.state("db")["Mounts"]] == [("bind", str(self.dir / "postgres"))]
-        assert [(m["Type"], m["Source"]) for m in self.state("redis")["Mounts"]] == [("bind", str(self.dir / "redis"))]
+        assert [(m["Type"], m["Source"]) for m in self.state("db")["Mounts"]] == [("bind", str(self.dir / "data" / "db"))]
+        assert [(m["Type"], m["Source"]) for m in self.state("redis")["Mounts"]] == [("bind", str(self.dir / "data" / "redis"))]
 
     def plan(self, output: str) -> dict:
         made = self.holdfast("plan", ".", "-o", output)
@@ -137,10 +137,9 @@ class LiveProject:
     def set_aside_binds(self) -> None:
         """After a rollback the bind folders keep the apply's copy; move them away so the next plan's targets are empty."""
         self.case += 1
-        for name in ("postgres", "redis"):
-            path = self.dir / name
-            if path.exists():
-                path.rename(self.dir / f".{name}.case{self.case}")
+        path = self.dir / "data"
+        if path.exists():
+            path.rename(self.dir / f".data.case{self.case}")
 
     def teardown(self) -> None:
         self.remember_volumes()
