@@ -47,15 +47,18 @@ import holdfast.plugins as plugins
 from holdfast.apply import host, steps
 from holdfast.hookspecs import hookimpl
 
-TARGET, MARK = os.environ["HF_STEP"], os.environ["HF_MARK"]
+TARGET, MARK, AT = os.environ["HF_STEP"], os.environ["HF_MARK"], os.environ.get("HF_AT")
 SLOW = TARGET.startswith(("archive:", "restore:"))
+FAST = ("preflight", "remove", "patch", "verify-mounts", "finish")  # done in a few ms: hold them so the signal lands in them
 
 
 class Mark:
     @hookimpl
     def holdfast_before_step(self, step, context):
-        if step.id == TARGET:
+        if step.id == TARGET and AT is None:
             open(MARK, "w").close()
+            if TARGET in FAST:
+                time.sleep(1.0)
 
 
 load = plugins.load_plugins
@@ -72,6 +75,16 @@ def slow_get_archive(self, container_id, path, chunk_size=64 * 1024):
 
 
 host.Engine.get_archive = slow_get_archive
+stop = host.Engine.stop
+
+
+def marked_stop(self, container_id, timeout):
+    if AT == "docker-stop" and not os.path.exists(MARK):
+        open(MARK, "w").close()  # the signal lands while the daemon is stopping the container
+    return stop(self, container_id, timeout)
+
+
+host.Engine.stop = marked_stop
 read_chunks = steps.read_chunks
 
 
@@ -115,13 +128,25 @@ def exercise(project: LiveProject, tmp_path: Path, step: str, name: str) -> None
     plan_file = f"plan-{project.case}.json"
     project.plan(plan_file)
     backup = tmp_path / "backup"
+    try:
+        _exercise(project, tmp_path, step, name, plan_file, backup)
+    except BaseException:
+        # leave the shared project as the next case expects it: original layout, empty bind targets
+        project.holdfast("apply", "--rollback", "--yes", "--keep-current", "--backup-dir", str(backup), str(project.dir / plan_file))
+        project.remember_volumes()
+        project.set_aside_binds()
+        raise
+
+
+def _exercise(project: LiveProject, tmp_path: Path, target: str, name: str, plan_file: str, backup: Path) -> None:
+    step, _, at = target.partition("@")
     mark = tmp_path / "step-started"
     log = tmp_path / "child.log"
     with open(log, "wb") as out:
         child = subprocess.Popen(
             [sys.executable, "-c", CHILD, str(project.dir / plan_file), str(backup)],
             cwd=project.dir,
-            env={**project.env, "HF_STEP": step, "HF_MARK": str(mark)},
+            env={**project.env, "HF_STEP": step, "HF_MARK": str(mark), **({"HF_AT": at} if at else {})},
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -135,6 +160,12 @@ def exercise(project: LiveProject, tmp_path: Path, step: str, name: str) -> None
         sent = time.monotonic()
         if name == "INT":
             os.killpg(child.pid, signal.SIGINT)  # a terminal's Ctrl-C reaches the whole foreground group
+            if step == "archive:db":  # the impatient second Ctrl-C, while holdfast starts the project again
+                time.sleep(0.3)
+                try:
+                    os.killpg(child.pid, signal.SIGINT)
+                except ProcessLookupError:
+                    pass
         else:
             os.kill(child.pid, getattr(signal, f"SIG{name}"))
         code = child.wait(timeout=300)
@@ -149,6 +180,8 @@ def exercise(project: LiveProject, tmp_path: Path, step: str, name: str) -> None
     assert code == CODES[name], f"exit {code}:\n{text}"
     assert seconds < BOUND, f"took {seconds:.1f}s to exit after SIG{name}:\n{text}"
     assert "Traceback" not in text, text
+    if name == "INT" and step == "archive:db":
+        assert "already putting the project back in a safe state" in text, text
     lock = project.dir / ".holdfast-apply.lock"
     for archive in backup.rglob("*.tar"):
         assert (archive.parent / (archive.name + ".sha256")).exists(), archive  # a finished archive is kept with its sha256
@@ -183,14 +216,14 @@ def exercise(project: LiveProject, tmp_path: Path, step: str, name: str) -> None
         project.assert_data()
         afterwards = ("resumed, then " if resume else "") + "rolled back, data intact"
     assert not lock.exists()
-    RESULTS.append(f"| {project.flavour} | SIG{name} | {step} | {landed} | {code} | {seconds:.1f} | {afterwards} |")
+    RESULTS.append(f"| {project.flavour} | SIG{name} | {target} | {landed} | {code} | {seconds:.1f} | {afterwards} |")
     print(RESULTS[-1])
     project.remember_volumes()
     project.set_aside_binds()
 
 
 CASES = [(step, "INT") for step in STEPS if step != "recreate"] + [
-    ("stop", "TERM"),
+    ("stop@docker-stop", "TERM"),  # while the daemon stops the database: holdfast waits for the stop, then starts it
     ("archive:db", "TERM"),
     ("restore:db", "TERM"),
     ("archive:db", "KILL"),
