@@ -298,13 +298,13 @@ def apply_command(plan_path: str, yes: bool, dry_run: bool, rollback: bool, back
 
     from holdfast.apply.plan import load
 
+    if keep_current and not rollback:
+        raise UserError("--keep-current goes with --rollback")
     plan = load(plan_path)
     if not (yes or dry_run) and not sys.stdin.isatty():
         raise UserError("standard input is not a terminal: pass --yes to confirm (or --dry-run to preview)")
     if rollback and dry_run:
         raise UserError("--rollback and --dry-run together are not supported; --rollback asks before it changes anything")
-    if keep_current and not rollback:
-        raise UserError("--keep-current goes with --rollback")
     return run_apply(plan, backup_dir=backup_dir, yes=yes, dry_run=dry_run, rollback=rollback, host=host, health_timeout=health_timeout, on_failure=on_failure, keep_current=keep_current)
 
 

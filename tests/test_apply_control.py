@@ -362,3 +362,12 @@ def test_one_service_now_keeps_its_data(tmp_path):
     code, text = world.run()
     assert code == 0, text
     assert "done: db now keeps its data in bind mounts" in text
+
+
+def test_keep_current_goes_with_rollback(tmp_path, capsys):
+    from holdfast.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["apply", "--keep-current", "--yes", str(tmp_path / "plan.json")])
+    assert info.value.code == 2
+    assert "--keep-current goes with --rollback" in capsys.readouterr().err
