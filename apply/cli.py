@@ -13,7 +13,11 @@ Exit codes of `apply` (and `fix --apply`):
   2  usage error, no engine, invalid plan file, or stale plan (compose file or
      containers changed since the plan was made)
   3  refused by a pre-check before anything changed (another apply holds the
-     lock, bind target not empty, image not local, not enough disk space)
+     lock, bind target not empty, image not local, not enough disk space, a
+     symlink or foreign file where apply writes, a rollback that would lose
+     data written since the apply)
+  130, 143  interrupted by SIGINT / SIGTERM: open streams closed, what was
+     stopped started again (or the way back printed), journal says so
 
 `plan` exits 0 when it wrote a plan or found nothing to rescue, 2 on usage
 errors, 3 when a pre-check refuses (e.g. a non-empty bind target).
@@ -39,7 +43,9 @@ EXIT_CODES_HELP = (
     "  0  done, or nothing to do (already applied or migrated, dry run)\n"
     "  1  a step failed: stopped safely or rolled back, with advice; backups kept\n"
     "  2  usage error, no engine, invalid or stale plan\n"
-    "  3  refused by a pre-check before anything changed (lock, non-empty target, image)"
+    "  3  refused by a pre-check before anything changed (lock, non-empty target, image,\n"
+    "     a symlink where apply writes, a rollback that would lose newer writes)\n"
+    "  130/143  interrupted by SIGINT/SIGTERM: stopped containers started again or the way back printed"
 )
 
 PLAN_EXIT_CODES_HELP = (
@@ -129,6 +135,7 @@ def run_apply(
     on_failure: str = "stop",
     console: Any = None,
     extra_plugins: list[Any] | None = None,
+    keep_current: bool = False,
 ) -> int:
     """Apply (or roll back) a loaded Plan; the one code path behind `apply` and `fix --apply`.
 
@@ -141,7 +148,7 @@ def run_apply(
 
     console = console or Console()
     directory = backup_dir_for(plan, backup_dir)
-    options = ApplyOptions(yes=yes, dry_run=dry_run, health_timeout=health_timeout, on_failure=on_failure)
+    options = ApplyOptions(yes=yes, dry_run=dry_run, health_timeout=health_timeout, on_failure=on_failure, keep_current=keep_current)
     try:
         if dry_run:
             return Executor(plan, None, None, directory, console=console, plugins=load_plugins(extra_plugins), options=options).dry_run()
@@ -244,7 +251,7 @@ def plan_command(paths: tuple[str, ...], files: tuple[str, ...], config_path: st
 
     if show_path:
         plan = load(show_path)
-        click.echo(show(plan, backup_dir_for(plan, backup_dir)), nl=False)
+        click.echo(show(plan, backup_dir_for(plan, backup_dir), plan_path=show_path), nl=False)
         return EXIT_DONE
     if "-" in files or "-" in paths:
         raise UserError("`plan` needs compose files on disk (standard input cannot be patched)")
@@ -279,10 +286,11 @@ def plan_command(paths: tuple[str, ...], files: tuple[str, ...], config_path: st
 @click.option("--backup-dir", default=None, type=click.Path(file_okay=False), help="Backup folder (default ./holdfast-backups/<plan time>-<project>/); the journal lives there.")
 @click.option("--health-timeout", default=180.0, show_default=True, type=float, help="Seconds to wait for a recreated service to become healthy.")
 @click.option("--on-failure", type=click.Choice(["stop", "rollback"]), default="stop", show_default=True, help="After a failure past the point of no return: stop with advice, or roll back at once.")
+@click.option("--keep-current", is_flag=True, help="With --rollback: archive the current data into the backup folder first (sha256 verified), even when it changed since the apply.")
 @click.option("-H", "--host", default=None, help="Docker engine URL (default: DOCKER_HOST, then the current Docker context).")
 @user_errors
 @_guard
-def apply_command(plan_path: str, yes: bool, dry_run: bool, rollback: bool, backup_dir: str | None, health_timeout: float, on_failure: str, host: str | None) -> int:
+def apply_command(plan_path: str, yes: bool, dry_run: bool, rollback: bool, backup_dir: str | None, health_timeout: float, on_failure: str, keep_current: bool, host: str | None) -> int:
     """Run a plan: fingerprint, stop, archive, verify, remove, restore, patch, recreate, verify.
 
     Re-running the same command resumes after the last verified step."""
@@ -290,12 +298,14 @@ def apply_command(plan_path: str, yes: bool, dry_run: bool, rollback: bool, back
 
     from holdfast.apply.plan import load
 
+    if keep_current and not rollback:
+        raise UserError("--keep-current goes with --rollback")
     plan = load(plan_path)
     if not (yes or dry_run) and not sys.stdin.isatty():
         raise UserError("standard input is not a terminal: pass --yes to confirm (or --dry-run to preview)")
     if rollback and dry_run:
         raise UserError("--rollback and --dry-run together are not supported; --rollback asks before it changes anything")
-    return run_apply(plan, backup_dir=backup_dir, yes=yes, dry_run=dry_run, rollback=rollback, host=host, health_timeout=health_timeout, on_failure=on_failure)
+    return run_apply(plan, backup_dir=backup_dir, yes=yes, dry_run=dry_run, rollback=rollback, host=host, health_timeout=health_timeout, on_failure=on_failure, keep_current=keep_current)
 
 
 __all__ = ["EXIT_USAGE", "apply_command", "fix_apply", "make_plans", "plan_command", "run_apply"]

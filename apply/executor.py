@@ -8,9 +8,12 @@
   over. A failure after it stops and says exactly how to resume (the same
   command) or go back (`--rollback`), which archive holds what, and the manual
   commands. Nothing ever deletes a backup or a volume.
-* `rollback` returns the project to its state before the apply: the original
-  compose file, containers recreated with the original layout, the data put
-  back from the archives BEFORE they start, and the same fingerprint verified.
+* SIGINT/SIGTERM (`interrupts`) stop the running step at once; open archive
+  streams are closed, then the same safe ending as a failure (exit 130/143).
+* The lock and every file apply writes are opened without following symlinks
+  (`journal`); the lock is removed on every clean exit.
+* `rollback` (the `Rollback` mixin in `rollback`) returns the project to its
+  state before the apply, and refuses when that would lose a newer write.
 """
 
 from __future__ import annotations
@@ -18,33 +21,24 @@ from __future__ import annotations
 import json
 import os
 import posixpath
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from holdfast.apply import EXIT_DONE, EXIT_FAILED, probes
+from holdfast.apply import EXIT_DONE, EXIT_FAILED
 from holdfast.apply.console import Console, detail_of, human_bytes, human_seconds
-from holdfast.apply.errors import ApplyError, PlanInvalid, StepFailed
-from holdfast.apply.journal import Journal, ProjectLock
+from holdfast.apply.errors import ApplyError, PlanInvalid
+from holdfast.apply.interrupts import Interrupted, Signals
+from holdfast.apply.journal import Journal, ProjectLock, refuse_link
 from holdfast.apply.plan import DESTRUCTIVE, Plan, Step, sha256_file
 from holdfast.apply.render import compose_text, manual_commands
-from holdfast.apply.steps import (
-    STEPS,
-    RunContext,
-    archived,
-    check_files_current,
-    check_mounts,
-    compose_with_retry,
-    marker_present,
-    read_chunks,
-    service_container,
-    verify_fingerprint,
-)
+from holdfast.apply.rollback import ROLLBACK_STEPS, RUNNING, Rollback
+from holdfast.apply.steps import STEPS, RunContext, check_files_current, check_mounts
 
 LOCK_NAME = ".holdfast-apply.lock"
-RUNNING = ("running", "restarting", "paused")
 
 
 @dataclass
@@ -53,6 +47,7 @@ class ApplyOptions:
     dry_run: bool = False
     health_timeout: float = 180.0
     on_failure: str = "stop"  # "stop": stop safely with advice; "rollback": roll back at once
+    keep_current: bool = False  # rollback: archive the live data first, even when it changed since the apply
 
 
 def _parse_ts(text: str) -> float | None:
@@ -62,7 +57,7 @@ def _parse_ts(text: str) -> float | None:
         return None
 
 
-class Executor:
+class Executor(Rollback):
     """Applies (or rolls back) one plan against one engine, with one backup folder."""
 
     def __init__(
@@ -89,6 +84,7 @@ class Executor:
         self.sleep = sleep
         self.journal = Journal(os.path.join(self.backup_dir, "journal.jsonl"))
         self.lock = ProjectLock(os.path.join(plan.project.directory, LOCK_NAME))
+        self.signals = Signals()
 
     # ---------------------------------------------------------------- common
     def _context(self, attempt: int, results: dict[str, dict[str, Any]]) -> RunContext:
@@ -112,13 +108,22 @@ class Executor:
 
     def _run_step(self, ctx: RunContext, step: Step, index: int, total: int, mode: str = "apply") -> dict[str, Any]:
         ctx.step = step
+        self.signals.check()
         start = time.monotonic()
         self.journal.append({"event": "start", "step": step.id, "attempt": ctx.attempt, "mode": mode})
         try:
-            self.plugins.manager.hook.holdfast_before_step(step=step, context=ctx)
-            result = _ROLLBACK_STEPS[step.kind](self, ctx, step) if mode == "rollback" else STEPS[step.kind](ctx, step)
-            self.plugins.manager.hook.holdfast_after_step(step=step, context=ctx, outcome=result)
+            with self.console.running(index, total, step.title):
+                self.signals.armed = True
+                self.signals.check()
+                try:
+                    self.plugins.manager.hook.holdfast_before_step(step=step, context=ctx)
+                    result = ROLLBACK_STEPS[step.kind](self, ctx, step) if mode == "rollback" else STEPS[step.kind](ctx, step)
+                    self.plugins.manager.hook.holdfast_after_step(step=step, context=ctx, outcome=result)
+                finally:
+                    self.signals.armed = False
         except BaseException as exc:
+            self.signals.cleaning = True
+            self._close_streams()
             seconds = round(time.monotonic() - start, 3)
             self.journal.append({"event": "end", "step": step.id, "attempt": ctx.attempt, "status": "failed", "seconds": seconds, "error": f"{type(exc).__name__}: {exc}", "mode": mode})
             self.console.step(index, total, step.title, "FAILED", seconds)
@@ -129,10 +134,39 @@ class Executor:
         self.console.step(index, total, step.title, "ok", seconds, detail_of(result))
         return result
 
+    def _close_streams(self) -> None:
+        """Close archive streams an interrupted step left open (the daemon locks a container while it streams it)."""
+        close = getattr(self.engine, "close_streams", None)
+        if close is not None:
+            try:
+                close()
+            except Exception:  # noqa: BLE001 - best effort; every call after this is bounded anyway
+                pass
+
+    def _check_own_files(self) -> None:
+        """Every file apply writes in the backup folder: refused (exit 3, nothing changed) when it is a link or not a regular file."""
+        self.journal.check()
+        refuse_link(os.path.join(self.backup_dir, "plan.json"), "plan copy")
+        for service in self.plan.services:
+            for move in service.moves:
+                path = os.path.join(self.backup_dir, move.archive)
+                for name in (path, path + ".part", path + ".sha256"):
+                    refuse_link(name, "archive file")
+        for change in self.plan.changes:
+            base = os.path.join(self.backup_dir, "compose", os.path.basename(change.path))
+            for name in (base, base + ".applied", base + ".edited-after-apply"):
+                refuse_link(name, "compose file copy")
+
+    def _locked(self, what: str) -> None:
+        self.lock.acquire(what)
+        if self.lock.note:
+            self.console.warn(self.lock.note)
+
     def _save_plan_copy(self) -> None:
         path = os.path.join(self.backup_dir, "plan.json")
-        if not os.path.exists(path):
-            os.makedirs(self.backup_dir, exist_ok=True)
+        refuse_link(path, "plan copy")
+        if not os.path.lexists(path):
+            os.makedirs(self.backup_dir, mode=0o700, exist_ok=True)
             from holdfast.fileio import write_text_atomic
 
             write_text_atomic(path, json.dumps(self.plan.to_json(), indent=2) + "\n")
@@ -152,9 +186,11 @@ class Executor:
     def apply(self) -> int:
         if self.options.dry_run:
             return self.dry_run()
-        self.lock.acquire(f"apply of plan {self.plan.id[:12]}")
+        self._locked(f"apply of plan {self.plan.id[:12]}")
         try:
-            return self._apply()
+            with self.signals:
+                self._check_own_files()
+                return self._apply()
         finally:
             self.lock.release()
 
@@ -175,7 +211,7 @@ class Executor:
             try:
                 check_files_current(plan, patched)
             except PlanInvalid as exc:
-                self.console.error(f"cannot resume: {exc}")
+                self.console.error(f"cannot resume: {self._stale_hint(str(exc))}")
                 if self._destructive_started(ctx):
                     self._advise(ctx)
                 return exc.exit_code
@@ -193,7 +229,16 @@ class Executor:
                 self.console.step(index, total, step.title, "done before", None, detail_of(ctx.results[step.id]))
                 continue
             if not confirmed and step.kind not in ("preflight", "fingerprint"):
-                if not self.console.confirm(self._question(step, index, resuming)):
+                self.signals.armed = True
+                try:
+                    self.signals.check()
+                    answer = self.console.confirm(self._question(step, index, resuming))
+                except Interrupted as exc:
+                    self._declined(ctx)
+                    return exc.exit_code
+                finally:
+                    self.signals.armed = False
+                if not answer:
                     return self._declined(ctx)
                 confirmed = True
             try:
@@ -229,14 +274,29 @@ class Executor:
     def _destructive_started(self, ctx: RunContext) -> bool:
         return any(self.journal.started(s.id, ctx.attempt) for s in self.plan.steps if s.kind in DESTRUCTIVE)
 
+    def _stale_hint(self, message: str) -> str:
+        """A stale plan says one thing: how to make a new one."""
+        if message.startswith("stale plan") and message.endswith("make a new plan"):
+            return message + f" with: holdfast plan -o holdfast-plan.json {self.plan.project.directory}"
+        return message
+
     def _failed(self, ctx: RunContext, step: Step, exc: BaseException) -> int:
+        self.signals.cleaning = True
+        self._close_streams()
+        interrupted = isinstance(exc, (Interrupted, KeyboardInterrupt))
         if isinstance(exc, ApplyError):
-            message, advice, code = str(exc), exc.advice, exc.exit_code
+            message, advice, code = self._stale_hint(str(exc)), exc.advice, exc.exit_code
+        elif isinstance(exc, Interrupted):
+            message, advice, code = str(exc), [], exc.exit_code
         elif isinstance(exc, KeyboardInterrupt):
-            message, advice, code = "interrupted", [], EXIT_FAILED
+            message, advice, code = "interrupted by SIGINT", [], 128 + signal.SIGINT
         else:
             message, advice, code = f"unexpected error: {type(exc).__name__}: {exc}", [], EXIT_FAILED
-        self.console.error(f"step '{step.title}' failed: {message}")
+        if interrupted:
+            self.journal.append({"event": "interrupted", "step": step.id, "attempt": ctx.attempt, "signal": message.rsplit(" ", 1)[-1]})
+            self.console.error(f"{message} during step '{step.title}'; putting the project back in a safe state")
+        else:
+            self.console.error(f"step '{step.title}' failed: {message}")
         for line in advice:
             self.console.error(f"  {line}")
         if not self._destructive_started(ctx):
@@ -246,7 +306,15 @@ class Executor:
             kept = self._archives_written(ctx)
             if kept:
                 self.console.error(f"The archives written so far are kept in {self.backup_dir}.")
-            self.console.error("Fix the cause and run the same command again; it starts from the first step.")
+            if isinstance(exc, PlanInvalid) and message.startswith("stale plan"):
+                return code
+            if interrupted:
+                self.console.error("Run the same command again when you are ready; it starts from the first step.")
+            else:
+                self.console.error("Fix the cause and run the same command again; it starts from the first step.")
+            return code
+        if interrupted:
+            self._advise(ctx)
             return code
         if self.options.on_failure == "rollback":
             self.console.error("Rolling back now (--on-failure rollback).")
@@ -270,10 +338,16 @@ class Executor:
         states = ctx.states()
         started, problems = [], []
         ordered = [s.container.id for s in self.plan.services] + [o.id for o in self.plan.others]
+        stopping = getattr(self.engine, "stopping", {})
         for container_id in ordered:
             if states.get(container_id) not in RUNNING:
                 continue
             facts = self.engine.inspect(container_id)
+            deadline = stopping.get(container_id)
+            while facts is not None and facts.running and deadline is not None and time.monotonic() < deadline:
+                self.sleep(0.5)  # a `docker stop` we interrupted goes on in the daemon: wait for it, then start
+                facts = self.engine.inspect(container_id)
+            stopping.pop(container_id, None)
             if facts is None or facts.running:
                 continue
             try:
@@ -316,7 +390,9 @@ class Executor:
     def _report(self, ctx: RunContext) -> None:
         say = self.console.say
         downtime = self._downtime(ctx.attempt)
-        say(f"done: {', '.join(s.name for s in self.plan.services)} now keep their data in bind mounts; downtime {human_seconds(downtime)}")
+        names = [s.name for s in self.plan.services]
+        verb = "keeps its" if len(names) == 1 else "keep their"
+        say(f"done: {', '.join(names)} now {verb} data in bind mounts; downtime {human_seconds(downtime)}")
         for service in self.plan.services:
             for move in service.moves:
                 say(f"  {service.name}: {move.mount_target} <- {move.bind_source}")
@@ -354,216 +430,3 @@ class Executor:
                 for command in manual_commands(self.plan, step, self.backup_dir):
                     self.console.say(f"        $ {command}")
         return EXIT_DONE
-
-    # --------------------------------------------------------------- rollback
-    def rollback(self) -> int:
-        self.lock.acquire(f"rollback of plan {self.plan.id[:12]}")
-        try:
-            return self._rollback(auto=False)
-        finally:
-            self.lock.release()
-
-    def _rollback(self, auto: bool) -> int:
-        self._check_journal_owner()
-        if not self.journal.exists:
-            raise PlanInvalid(f"no journal for this plan in {self.backup_dir}; pass the --backup-dir the apply used")
-        last = self.journal.last_terminal()
-        if last == "rolled-back":
-            self.console.say("holdfast: already rolled back; nothing to do")
-            return EXIT_DONE
-        if last == "undone":
-            self.console.say("holdfast: the last apply undid itself before changing anything; nothing to roll back")
-            return EXIT_DONE
-        attempt = self.journal.current_attempt()
-        results = self.journal.results(attempt)
-        if not self.journal.started("stop", attempt):
-            self.journal.append({"event": "undone", "attempt": attempt, "why": "rollback before any change"})
-            self.console.say("holdfast: the apply had not stopped anything yet; nothing to roll back")
-            return EXIT_DONE
-        if not auto and not self.options.yes:
-            question = (
-                f"Roll back project {self.plan.project.name!r}: stop it, restore the original compose file, and recreate "
-                f"{', '.join(s.name for s in self.plan.services)} with their data from the archives?"
-            )
-            if "recreate" in results:
-                question += " Changes made since the apply stay only in the bind folders (they are not deleted)."
-            if not self.console.confirm(question):
-                self.console.say("holdfast: not confirmed; nothing was changed")
-                return EXIT_FAILED
-        ctx = self._context(attempt, dict(results))
-        self.journal.append({"event": "begin", "mode": "rollback", "attempt": attempt, "plan_id": self.plan.id, "pid": os.getpid()})
-        steps = [
-            Step("rollback:stop", "stop", "rollback: stop the project"),
-            Step("rollback:files", "files", "rollback: restore the original compose file(s)"),
-            Step("rollback:containers", "containers", "rollback: recreate with the original layout and put the data back before starting"),
-            Step("rollback:start", "start", "rollback: start what ran before and verify the fingerprint"),
-        ]
-        done = self.journal.progress("rollback", attempt)
-        for index, step in enumerate(steps, 1):
-            if done.get(step.id):
-                self.console.step(index, len(steps), step.title, "done before")
-                continue
-            try:
-                self._run_step(ctx, step, index, len(steps), mode="rollback")
-            except BaseException as exc:  # noqa: BLE001
-                message = str(exc) if isinstance(exc, ApplyError) else f"{type(exc).__name__}: {exc}"
-                self.console.error(f"rollback step '{step.title}' failed: {message}")
-                self.console.error("Every archive and volume is kept. Run the rollback again after fixing the cause:")
-                self.console.error(f"  {self._command_hint(rollback=True)}")
-                self._advise_manual_restore(ctx)
-                return EXIT_FAILED
-            self.journal.append({"event": "progress", "step": "rollback", "attempt": attempt, "key": step.id, "data": True})
-        self.journal.append({"event": "rolled-back", "attempt": attempt})
-        self.console.say(f"rolled back: project {self.plan.project.name!r} is as before the apply, data verified")
-        for service in self.plan.services:
-            for move in service.moves:
-                if os.path.exists(move.bind_source):
-                    self.console.say(f"  kept {move.bind_source} (the copy made by the apply; delete it by hand when you no longer need it)")
-        self.console.say(f"  kept {self.backup_dir} (archives and journal)")
-        return EXIT_DONE
-
-    def _advise_manual_restore(self, ctx: RunContext) -> None:
-        for service in self.plan.services:
-            for move in service.moves:
-                self.console.error(f"  {service.name}:{move.mount_target} is in {ctx.archive_path(move)}" + (f" and in volume {move.volume}" if move.volume else ""))
-
-    # rollback steps ---------------------------------------------------------
-    def _rb_stop(self, ctx: RunContext, step: Step) -> dict[str, Any]:
-        stopped = []
-        for other in self.plan.others:
-            facts = self.engine.inspect(other.id)
-            if facts is not None and facts.running:
-                self.engine.stop(other.id, int(facts.stop_timeout or 10))
-                stopped.append(facts.name)
-        for service in self.plan.services:
-            for facts in self.engine.project_containers(self.plan.project.name, service.name, oneoff=False):
-                if facts.running:
-                    self.engine.stop(facts.id, service.stop_grace)
-                    stopped.append(facts.name)
-        return {"stopped": stopped, "summary": f"stopped {', '.join(stopped)}" if stopped else "nothing was running"}
-
-    def _rb_files(self, ctx: RunContext, step: Step) -> dict[str, Any]:
-        from holdfast.fileio import write_bytes_atomic
-
-        restored = []
-        copies = os.path.join(self.backup_dir, "compose")
-        for change in self.plan.changes:
-            current = sha256_file(change.path)
-            if change.created:
-                if current is not None:
-                    aside = os.path.join(copies, os.path.basename(change.path) + ".applied")
-                    os.makedirs(copies, exist_ok=True)
-                    os.replace(change.path, aside)
-                    restored.append(f"moved the created {os.path.basename(change.path)} to {aside}")
-                continue
-            if current == change.sha256_before:
-                continue
-            copy = os.path.join(copies, os.path.basename(change.path))
-            if sha256_file(copy) != change.sha256_before:
-                if current is None or not self.journal.started("patch", ctx.attempt):
-                    continue  # never patched by us
-                raise StepFailed(f"the original of {change.path} is not in {copies}; restore it by hand")
-            if current != change.sha256_after:
-                with open(change.path, "rb") as handle:
-                    edited = handle.read()
-                with open(os.path.join(copies, os.path.basename(change.path) + ".edited-after-apply"), "wb") as handle:
-                    handle.write(edited)
-            with open(copy, "rb") as handle:
-                write_bytes_atomic(change.path, handle.read())
-            restored.append(os.path.basename(change.path))
-        return {"restored": restored, "summary": ", ".join(restored) or "the files were not patched"}
-
-    def _rb_containers(self, ctx: RunContext, step: Step) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        progress = ctx.progress()
-        for service in self.plan.services:
-            original = self.engine.inspect(service.container.id)
-            current = self.engine.project_containers(self.plan.project.name, service.name, oneoff=False)
-            if original is not None:
-                for facts in current:
-                    if facts.id != original.id:
-                        self.engine.remove(facts.id)  # the apply's new container; its data lives on in the bind folder
-                out[service.name] = {"container": original.id, "restored": False}
-                ctx.record(service.name, out[service.name])
-                continue
-            mine = (progress.get(service.name) or {}).get("container")
-            reuse = None
-            for facts in current:
-                if facts.id == mine and not facts.ever_started:
-                    reuse = facts
-                else:
-                    self.engine.remove(facts.id)
-            if reuse is None:
-                compose_with_retry(ctx, "up", "--no-start", "--no-deps", service.name)
-                reuse = service_container(ctx, service)
-                if reuse is None:
-                    raise StepFailed(f"Compose created no container for {service.name}")
-                ctx.record(service.name, {"container": reuse.id, "restored": False})
-            if reuse.ever_started:
-                raise StepFailed(f"the container {reuse.name} already started; not restoring into a live data directory")
-            for move in service.moves:
-                mount = reuse.covering_mount(move.mount_target)
-                if mount is not None and mount.type == "bind" and os.path.realpath(mount.source) == os.path.realpath(move.bind_source):
-                    raise StepFailed(f"{service.name} still mounts {move.bind_source}; the compose file was not restored")
-                info = archived(ctx, service, move)
-                path = ctx.archive_path(move)
-                parent = posixpath.dirname(move.mount_target.rstrip("/")) or "/"
-                bar = self.console.progress(f"restore {service.name}:{move.mount_target}", info.get("bytes"))
-                try:
-                    self.engine.put_archive(reuse.id, parent, read_chunks(path, bar))
-                finally:
-                    bar.finish()
-                if not marker_present(self.engine, reuse.id, move):
-                    raise StepFailed(f"{service.name}: no init marker in {move.mount_target} after putting the archive back")
-            out[service.name] = {"container": reuse.id, "restored": True}
-            ctx.record(service.name, out[service.name])
-        summary = ", ".join(f"{k}: {'data put back' if v['restored'] else 'original container kept'}" for k, v in out.items())
-        return {"containers": out, "summary": summary}
-
-    def _rb_start(self, ctx: RunContext, step: Step) -> dict[str, Any]:
-        states = ctx.states()
-        containers = (ctx.results.get("rollback:containers") or {}).get("containers") or self.journal.progress("rollback:containers", ctx.attempt)
-        fingerprints = ctx.fingerprints()
-        verified = []
-        for service in self.plan.services:
-            if states.get(service.container.id) not in RUNNING:
-                continue
-            container_id = (containers.get(service.name) or {}).get("container")
-            if container_id is None:
-                raise StepFailed(f"no container recorded for {service.name}")
-            facts = self.engine.inspect(container_id)
-            if facts is None:
-                raise StepFailed(f"the container of {service.name} vanished")
-            if not facts.running:
-                self.engine.start(container_id)
-            try:
-                probes.wait_ready(self.engine, container_id, readiness=service.readiness, probe_kind=service.probe, timeout=self.options.health_timeout, sleep=self.sleep)
-            except probes.ProbeError as exc:
-                # the original layout is back either way; the fingerprint below is the proof that matters
-                ctx.warn(f"{service.name} did not pass its readiness check after the rollback ({exc}); checking its data anyway")
-            before = fingerprints.get(service.name)
-            if before and before.get("kind") != "archive":
-                facts = self.engine.inspect(container_id)
-                problems = verify_fingerprint(ctx, service, before, facts, [m.mount_target for m in service.moves])
-                if problems:
-                    raise StepFailed(f"{service.name}: after the rollback the data differs from before the apply: " + "; ".join(problems[:8]))
-                verified.append(f"{service.name}: same {probes.summarise(before)}")
-        started = []
-        for other in self.plan.others:
-            if states.get(other.id) in RUNNING:
-                facts = self.engine.inspect(other.id)
-                if facts is not None and not facts.running:
-                    try:
-                        self.engine.start(other.id)
-                        started.append(facts.name)
-                    except Exception as exc:  # noqa: BLE001
-                        ctx.warn(f"could not start {facts.name} again: {exc}")
-        return {"verified": verified, "started": started, "summary": "; ".join(verified + ([f"started {', '.join(started)}"] if started else []))}
-
-
-_ROLLBACK_STEPS: dict[str, Callable[[Executor, RunContext, Step], dict[str, Any]]] = {
-    "stop": Executor._rb_stop,
-    "files": Executor._rb_files,
-    "containers": Executor._rb_containers,
-    "start": Executor._rb_start,
-}

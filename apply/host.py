@@ -31,8 +31,13 @@ LABEL_ENV_FILE = "com.docker.compose.project.environment_file"
 LABEL_HELPER = "org.holdfast.helper"  # containers holdfast creates to restore data; nothing else is ever removed with v=True
 
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
-# Long enough for a put_archive of a large tree to be acknowledged; stop() adds its own grace on top.
-CLIENT_TIMEOUT = 600
+# Every call to the engine is bounded. CLIENT_TIMEOUT is the socket read timeout of an
+# ordinary call (stop() adds the container's grace period on top); STREAM_TIMEOUT bounds
+# a stall inside an archive stream (no byte for that long = the stream is dead);
+# EXEC_TIMEOUT bounds a probe (counting the rows of a big database takes a while).
+CLIENT_TIMEOUT = 120
+STREAM_TIMEOUT = 120
+EXEC_TIMEOUT = 900
 NEVER_STARTED = "0001-01-01T00:00:00Z"
 
 
@@ -258,12 +263,66 @@ class StopResult:
 
 
 # ------------------------------------------------------------------ engine
+class ArchiveStream:
+    """The body of a GET archive, iterated in chunks; closing it closes the HTTP connection.
+
+    Closing matters: the daemon keeps the container locked while it streams an
+    archive, so a stream left open (an interrupted copy) makes a later `docker
+    start` of the same container wait. Every open stream is in `registry` so the
+    executor can close them all when it is interrupted."""
+
+    def __init__(self, response: Any, chunk_size: int, registry: set[ArchiveStream]):
+        self.response = response
+        self.chunk_size = chunk_size
+        self.registry = registry
+        registry.add(self)
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            yield from self.response.iter_content(self.chunk_size)  # undoes the transfer gzip the daemon may apply
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self.registry.discard(self)
+        try:
+            self.response.close()
+        except Exception:  # noqa: BLE001 - closing a dead connection must not hide the real error
+            pass
+
+
 class Engine:
     """The operations holdfast performs on an engine, over the Docker SDK (tests use a fake with the same methods)."""
 
     def __init__(self, client: Any, endpoint: Endpoint):
         self.client = client
         self.endpoint = endpoint
+        self.streams: set[ArchiveStream] = set()
+        self.stopping: dict[str, float] = {}  # container id -> monotonic deadline of a stop in flight
+
+    def close_streams(self) -> int:
+        """Close every archive stream still open (after an interrupt); the number closed."""
+        open_streams = list(self.streams)
+        for stream in open_streams:
+            stream.close()
+        return len(open_streams)
+
+    def _bounded(self, seconds: float) -> Any:
+        """Run one SDK call with another socket timeout (the SDK reads `api.timeout` per request)."""
+        import contextlib
+
+        api = self.client.api
+
+        @contextlib.contextmanager
+        def switch() -> Iterator[None]:
+            saved = api.timeout
+            api.timeout = seconds
+            try:
+                yield
+            finally:
+                api.timeout = saved
+
+        return switch()
 
     @classmethod
     def connect(cls, host: str | None = None, timeout: int = CLIENT_TIMEOUT) -> Engine:
@@ -367,7 +426,11 @@ class Engine:
 
     # -- actions
     def stop(self, container_id: str, timeout: int) -> StopResult:
-        self.client.api.stop(container_id, timeout=timeout)
+        import time
+
+        self.stopping[container_id] = time.monotonic() + timeout + 15
+        self.client.api.stop(container_id, timeout=timeout)  # the SDK waits CLIENT_TIMEOUT + timeout at most
+        self.stopping.pop(container_id, None)
         facts = self.inspect(container_id)
         if facts is None:
             return StopResult(0, False, "removed")
@@ -383,23 +446,31 @@ class Engine:
     def exec(self, container_id: str, argv: list[str], user: str | None = None, env: dict[str, str] | None = None) -> tuple[int, str]:
         """Run a command; stdout when it succeeds (server warnings on stderr must not corrupt parsing), both otherwise."""
         result = self.client.api.exec_create(container_id, argv, user=user or "", environment=env or None, stdout=True, stderr=True)
-        stdout, stderr = self.client.api.exec_start(result["Id"], stream=False, demux=True)
+        with self._bounded(EXEC_TIMEOUT):
+            stdout, stderr = self.client.api.exec_start(result["Id"], stream=False, demux=True)
         code = self.client.api.exec_inspect(result["Id"]).get("ExitCode")
         out = (stdout or b"").decode("utf-8", "replace")
         err = (stderr or b"").decode("utf-8", "replace")
         code = code if code is not None else -1
         return code, out if code == 0 else (out + err)
 
-    def get_archive(self, container_id: str, path: str, chunk_size: int = 1024 * 1024) -> Iterator[bytes]:
-        stream, _stat = self.client.api.get_archive(container_id, path, chunk_size=chunk_size)
-        return iter(stream)
+    def get_archive(self, container_id: str, path: str, chunk_size: int = 1024 * 1024) -> ArchiveStream:
+        """The path as a tar stream; a stall of STREAM_TIMEOUT seconds raises, and the stream closes when done or dropped."""
+        api = self.client.api
+        response = api._get(api._url("/containers/{0}/archive", container_id), params={"path": path}, stream=True, timeout=STREAM_TIMEOUT, headers={"Accept-Encoding": "identity"})
+        try:
+            api._raise_for_status(response)
+        except BaseException:
+            response.close()
+            raise
+        return ArchiveStream(response, chunk_size, self.streams)
 
     def stat(self, container_id: str, path: str) -> dict[str, Any] | None:
         """The daemon's stat of a path in a container (HEAD archive): cheap, no data transferred."""
         import base64
 
         api = self.client.api
-        response = api.head(api._url("/containers/{0}/archive", container_id), params={"path": path})
+        response = api.head(api._url("/containers/{0}/archive", container_id), params={"path": path}, timeout=CLIENT_TIMEOUT)
         if response.status_code == 404:
             return None
         api._raise_for_status(response)
@@ -407,7 +478,10 @@ class Engine:
         return json.loads(base64.b64decode(header)) if header else {}
 
     def put_archive(self, container_id: str, path: str, data: Iterable[bytes] | bytes) -> None:
-        if not self.client.api.put_archive(container_id, path, data):
+        """Upload a tar; the read timeout bounds the daemon's silence after the last byte (an interrupt closes the connection)."""
+        with self._bounded(max(CLIENT_TIMEOUT, STREAM_TIMEOUT) * 2):
+            accepted = self.client.api.put_archive(container_id, path, data)
+        if not accepted:
             raise RuntimeError(f"the engine refused the archive for {path}")
 
     def create_helper(self, image_id: str, binds: dict[str, str], purpose: str, *, read_only: bool = False, tmpfs: Iterable[str] = ()) -> str:

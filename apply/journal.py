@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import stat
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -43,53 +44,99 @@ def fsync_dir(path: str) -> None:
         os.close(fd)
 
 
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+
+def open_nofollow(path: str, flags: int, mode: int = 0o600, what: str = "file") -> int:
+    """os.open that never follows a symlink in the last component and opens regular files only.
+
+    A symlink (ELOOP), or anything but a regular file, is a `Refused` with one line:
+    holdfast runs as root, and whoever can write the project folder must not be able
+    to point one of its files at /etc/shadow."""
+    try:
+        fd = os.open(path, flags | NOFOLLOW | CLOEXEC | getattr(os, "O_NONBLOCK", 0), mode)
+    except OSError as exc:
+        if os.path.islink(path):
+            raise Refused(f"the {what} {path} is a symbolic link; holdfast does not follow links there (remove it and run again)") from None
+        raise
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise Refused(f"the {what} {path} is not a regular file; holdfast does not write to it (remove it and run again)")
+    return fd
+
+
+def refuse_link(path: str, what: str) -> None:
+    """Refuse a path holdfast is about to create or write when it is a symlink (or not a regular file)."""
+    if os.path.islink(path):
+        raise Refused(f"the {what} {path} is a symbolic link; holdfast does not follow links there (remove it and run again)")
+    if os.path.lexists(path) and not os.path.isfile(path):
+        raise Refused(f"the {what} {path} is not a regular file; holdfast does not write to it (remove it and run again)")
+
+
 class Journal:
-    """Append-only JSON lines; a torn last line (power cut mid-write) is ignored on read."""
+    """Append-only JSON lines; a torn last line (power cut mid-write) is ignored on read.
+
+    Opened with O_NOFOLLOW, created 0600, never truncated; a journal file that is
+    not one of holdfast's (its first line is not a journal record) is refused."""
 
     def __init__(self, path: str):
         self.path = path
 
     @property
     def exists(self) -> bool:
-        return os.path.isfile(self.path)
+        return os.path.lexists(self.path)
+
+    def _read(self) -> bytes:
+        fd = open_nofollow(self.path, os.O_RDONLY, what="journal")
+        with os.fdopen(fd, "rb") as handle:
+            return handle.read()
 
     def records(self) -> list[dict[str, Any]]:
         if not self.exists:
             return []
         out = []
-        with open(self.path, encoding="utf-8") as handle:
-            for line in handle:
-                line = line.strip()
-                if not line:
-                    continue
-                try:
-                    out.append(json.loads(line))
-                except ValueError:
-                    continue  # torn write: the step it belonged to counts as not finished
+        lines = self._read().decode("utf-8", "replace").splitlines()
+        for number, line in enumerate(lines):
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                record = None
+            if not isinstance(record, dict) or "event" not in record:
+                if not out and number == 0:
+                    raise Refused(f"{self.path} is not a holdfast journal; not touching it (use another --backup-dir)")
+                continue  # torn write: the step it belonged to counts as not finished
+            out.append(record)
         return out
+
+    def check(self) -> None:
+        """Refuse now (before anything changes) a journal path that is a link or a foreign file."""
+        if self.exists:
+            self.records()
+        else:
+            refuse_link(self.path, "journal")
 
     def append(self, record: dict[str, Any]) -> None:
         record = {"ts": now_iso(), **record}
         directory = os.path.dirname(os.path.abspath(self.path))
         created = not self.exists
-        os.makedirs(directory, exist_ok=True)
+        os.makedirs(directory, mode=0o700, exist_ok=True)
         line = json.dumps(record, sort_keys=True, default=str) + "\n"
-        if not created and not self._ends_with_newline():
-            line = "\n" + line  # a torn last line (killed mid-write) must not swallow this record
-        with open(self.path, "a", encoding="utf-8") as handle:
-            handle.write(line)
-            handle.flush()
-            os.fsync(handle.fileno())
+        fd = open_nofollow(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600, what="journal")
+        try:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                line = "\n" + line  # a torn last line (killed mid-write) must not swallow this record
+            os.write(fd, line.encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         if created:
             fsync_dir(directory)
-
-    def _ends_with_newline(self) -> bool:
-        with open(self.path, "rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            if handle.tell() == 0:
-                return True
-            handle.seek(-1, os.SEEK_END)
-            return handle.read(1) == b"\n"
 
     # ---------------------------------------------------------------- state
     def plan_id(self) -> str | None:
@@ -145,48 +192,131 @@ class Journal:
         return any(r.get("event") == "start" and r.get("step") == step and r.get("attempt") == attempt for r in self.records())
 
 
+def process_start(pid: int) -> str | None:
+    """The start time of a process (clock ticks since boot, from /proc), or None when it does not exist.
+
+    pid + start time names one process for good: a pid reused by a later process
+    has another start time."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as handle:
+            text = handle.read()
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except OSError:
+            return "?"
+        return "?"  # alive, but no /proc to tell its start time (not Linux)
+    fields = text[text.rfind(")") + 2 :].split()
+    return fields[19] if len(fields) > 19 else "?"
+
+
+def describe_holder(holder: dict[str, Any]) -> str:
+    what = holder.get("what") or "a holdfast run"
+    return f"{what}, pid {holder.get('pid', '?')} on {holder.get('host', '?')}, since {holder.get('since', '?')}"
+
+
 @dataclass
 class ProjectLock:
-    """An exclusive lock for one Compose project (flock: released by the kernel even on SIGKILL)."""
+    """An exclusive lock for one Compose project.
+
+    The file is created with O_CREAT|O_EXCL|O_NOFOLLOW (mode 0600), so a symlink
+    planted at its name is refused and never followed, and a file that is not a
+    holdfast lock is never truncated. The holder keeps an flock on it (released by
+    the kernel even on SIGKILL) and writes its pid and process start time into it;
+    a lock left by a process that is gone is stale: it is taken over, and said so.
+    `release` removes the file (a clean exit leaves no lock behind)."""
 
     path: str
-    handle: Any = None
+    fd: int | None = None
+    note: str | None = None  # set when a stale lock was taken over
 
     def acquire(self, what: str) -> ProjectLock:
-        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-        handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held open: the flock lives as long as the handle
-        try:
-            import fcntl
+        import fcntl
 
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except ImportError:  # pragma: no cover - not a POSIX system
-            pass
-        except OSError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            handle.close()
-            raise Refused(
-                f"another holdfast run holds the lock for this project ({holder}); wait for it to finish",
-                [f"lock file: {self.path} (released automatically when that process exits)"],
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": now_iso(), "what": what}))
-        handle.flush()
-        self.handle = handle
-        return self
+        for _attempt in range(5):
+            try:
+                fd = open_nofollow(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600, what="lock file")
+                created = True
+            except FileExistsError:
+                fd = open_nofollow(self.path, os.O_RDWR, what="lock file")
+                created = False
+            try:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    holder = self._holder(fd)
+                    said = describe_holder(holder) if holder else "another process"
+                    raise Refused(f"another holdfast run holds the lock of this project ({said}); wait for it to finish, lock file {self.path}") from None
+                if not self._same_file(fd):
+                    os.close(fd)  # the holder removed it between our open and our flock: try again
+                    continue
+                if not created:
+                    self.note = self._take_over(fd)
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, json.dumps(self._record(what)).encode("utf-8"), 0)
+                os.fsync(fd)
+            except BaseException:
+                if fd is not None and self.fd != fd:
+                    try:
+                        os.close(fd)
+                    except OSError:
+                        pass
+                raise
+            self.fd = fd
+            return self
+        raise Refused(f"could not take the lock {self.path} (other holdfast runs keep taking it); try again")
+
+    @staticmethod
+    def _record(what: str) -> dict[str, Any]:
+        return {"holdfast": "apply-lock", "pid": os.getpid(), "start": process_start(os.getpid()), "host": socket.gethostname(), "since": now_iso(), "what": what}
+
+    def _same_file(self, fd: int) -> bool:
+        try:
+            on_disk = os.stat(self.path, follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+        mine = os.fstat(fd)
+        return (on_disk.st_dev, on_disk.st_ino) == (mine.st_dev, mine.st_ino)
+
+    def _holder(self, fd: int) -> dict[str, Any] | None:
+        try:
+            data = os.pread(fd, 4096, 0)
+            holder = json.loads(data.decode("utf-8")) if data.strip() else None
+        except (OSError, ValueError, UnicodeDecodeError):
+            return None
+        return holder if isinstance(holder, dict) and holder.get("holdfast") == "apply-lock" else None
+
+    def _take_over(self, fd: int) -> str | None:
+        """We hold the flock of an existing file: it is ours to reuse only if it is a holdfast lock (or empty)."""
+        st = os.fstat(fd)
+        if st.st_size == 0:
+            return None  # just created by a run that has not written it yet, or left empty by an old holdfast
+        holder = self._holder(fd)
+        if holder is None:
+            raise Refused(f"{self.path} exists and is not a holdfast lock file; not touching it (move it away if it is stray)")
+        if hasattr(os, "geteuid") and st.st_uid != os.geteuid():
+            raise Refused(f"the lock file {self.path} belongs to uid {st.st_uid}, not to this user; not touching it (remove it if it is stale)")
+        pid = holder.get("pid")
+        start = process_start(pid) if isinstance(pid, int) and pid > 0 else None
+        alive = start is not None and holder.get("host") == socket.gethostname() and (start == holder.get("start") or "?" in (start, holder.get("start")))
+        if alive and pid != os.getpid():
+            # the flock is free but the recorded process runs (a file system without flock?): do not race it
+            raise Refused(f"another holdfast run holds the lock of this project ({describe_holder(holder)}); wait for it to finish, lock file {self.path}")
+        return f"took over a stale lock left by {describe_holder(holder)} (that process is no longer running)"
 
     def release(self) -> None:
-        if self.handle is None:
+        if self.fd is None:
             return
         try:
-            self.handle.seek(0)
-            self.handle.truncate()
-            self.handle.flush()
+            if self._same_file(self.fd):
+                os.unlink(self.path)  # still holding the flock: a waiting run retries on the new file
+        except OSError:
+            pass
         finally:
-            self.handle.close()  # closing drops the flock
-            self.handle = None
-
+            os.close(self.fd)  # closing drops the flock
+            self.fd = None
 
 
 def elapsed(start: float) -> float:

@@ -235,7 +235,7 @@ def verify(before: dict[str, Any], engine: Any, facts: ContainerFacts, paths: li
     if kind == "files":
         if old.get("files") is not None and after.get("files") is not None:
             missing = sorted(set(old["files"]) - set(after["files"]))
-            return [f"{len(missing)} files missing, e.g. {', '.join(missing[:5])}"] if missing else []
+            return [f"{_n(len(missing), 'file')} missing, e.g. {', '.join(missing[:5])}"] if missing else []
         return [] if after["count"] >= old["count"] else [f"{old['count']} files before, {after['count']} now"]
     return describe_differences(old, after)
 
@@ -263,6 +263,12 @@ def prestop(kind: str | None, engine: Any, facts: ContainerFacts) -> str | None:
     return None
 
 
+def _n(count: int, word: str, many: str | None = None) -> str:
+    from holdfast.reporters._common import plural
+
+    return plural(count, word, many)
+
+
 def summarise(fp: dict[str, Any]) -> str:
     """One line for the step output: what the fingerprint covers."""
     data = fp.get("data") or {}
@@ -271,18 +277,18 @@ def summarise(fp: dict[str, Any]) -> str:
         dbs = data.get("databases", {})
         rows = sum(sum(t.values()) for t in dbs.values())
         tables = sum(len(t) for t in dbs.values())
-        return f"{len(dbs)} databases, {tables} tables, {rows} rows"
+        return f"{_n(len(dbs), 'database')}, {_n(tables, 'table')}, {_n(rows, 'row')}"
     if kind == "redis":
         dbs = data.get("dbs", {})
-        return f"{sum(d['keys'] for d in dbs.values())} keys in {len(dbs)} databases"
+        return f"{_n(sum(d['keys'] for d in dbs.values()), 'key')} in {_n(len(dbs), 'database')}"
     if kind == "mysql":
-        return f"{len(data.get('tables', {}))} tables, {sum(data.get('tables', {}).values())} rows"
+        return f"{_n(len(data.get('tables', {})), 'table')}, {_n(sum(data.get('tables', {}).values()), 'row')}"
     if kind == "mongo":
         cols = data.get("collections", {})
-        return f"{len(cols)} databases, {sum(sum(c.values()) for c in cols.values())} documents"
+        return f"{_n(len(cols), 'database')}, {_n(sum(sum(c.values()) for c in cols.values()), 'document')}"
     if kind == "archive":
-        return f"{data.get('entries', 0)} entries from the archive (container was not running)"
-    return f"{data.get('count', 0)} files"
+        return f"{_n(data.get('entries', 0), 'entry', 'entries')} from the archive (container was not running)"
+    return _n(data.get("count", 0), "file")
 
 
 # ---------------------------------------------------------------- readiness

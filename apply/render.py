@@ -131,8 +131,8 @@ def manual_commands(plan: Plan, step: Step, backup_dir: str) -> list[str]:
     return out
 
 
-def show(plan: Plan, backup_dir: str | None = None, diffs: bool = True) -> str:
-    """The whole plan for a person."""
+def show(plan: Plan, backup_dir: str | None = None, diffs: bool = True, plan_path: str | None = None) -> str:
+    """The whole plan for a person; the closing commands name `plan_path` (the file shown)."""
     backup_dir = backup_dir or default_backup_dir(plan)
     lines: list[str] = []
     total = plan.estimate.get("data_bytes")
@@ -172,9 +172,10 @@ def show(plan: Plan, backup_dir: str | None = None, diffs: bool = True) -> str:
         for change in plan.changes:
             lines.extend("  " + line for line in diff_text(change).splitlines())
     lines.append("")
-    lines.append("Run it:      holdfast apply PLAN.json            (asks before stopping anything; --yes to skip, --dry-run to preview)")
-    lines.append("Resume:      the same command again, after a failure or an interruption")
-    lines.append("Undo:        holdfast apply --rollback PLAN.json")
+    target = shlex.quote(plan_path) if plan_path else "PLAN.json"
+    lines.append(f"Run it (asks before stopping anything; --yes to skip, --dry-run to preview):  holdfast apply {target}")
+    lines.append(f"Resume after a failure or an interruption, with the same command:  holdfast apply {target}")
+    lines.append(f"Undo (refused if the data changed since; --keep-current archives it first):  holdfast apply --rollback {target}")
     return "\n".join(lines) + "\n"
 
 

@@ -158,7 +158,7 @@ def fix_command(
         for notice in dict.fromkeys(linter.notices):
             click.echo(f"holdfast: warning: {notice}", err=True)
         if remaining:
-            click.echo(f"{len(remaining)} problem{'s' if len(remaining) != 1 else ''} remain (run `holdfast lint` to see them).", err=True)
+            click.echo(f"{len(remaining)} problem{'s remain' if len(remaining) != 1 else ' remains'} (run `holdfast lint` to see them).", err=True)
     else:
         for line in messages:
             click.echo(line)

@@ -104,7 +104,7 @@ def test_file_listing_fingerprint_for_images_without_a_probe():
     more = Scripted([(r"^find", "/var/lib/x/a\n/var/lib/x/b\n/var/lib/x/c\n")])
     assert probes.verify(fp, more, facts(), ["/var/lib/x"]) == []
     fewer = Scripted([(r"^find", "/var/lib/x/a\n")])
-    assert probes.verify(fp, fewer, facts(), ["/var/lib/x"]) == ["1 files missing, e.g. /var/lib/x/b"]
+    assert probes.verify(fp, fewer, facts(), ["/var/lib/x"]) == ["1 file missing, e.g. /var/lib/x/b"]
 
 
 def _health(status):
