@@ -78,6 +78,7 @@ def entry_from_data(item: Mapping[str, Any]) -> ImageEntry:
         sources=item.get("sources", ""),
         hook=item.get("hook"),
         category=item.get("kind", "data-store"),
+        fallback=item.get("fallback", False),
     )
 
 

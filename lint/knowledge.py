@@ -251,6 +251,7 @@ class ImageEntry:
     sources: str = ""
     hook: _Hook | str | None = field(default=None, compare=False, repr=False)
     category: str = "data-store"
+    fallback: bool = False  # matches only when no other entry does
 
     # ---------------------------------------------------------------- resolve
     def resolve(
@@ -508,15 +509,28 @@ class Knowledge:
         return None if pos is None else self._entries[pos]
 
     def _match_pos(self, ref: ImageRef) -> int | None:
-        best: int | None = None
+        return self.matched_by(ref)[0]
+
+    def matched_by(self, ref: ImageRef) -> tuple[int | None, str | None]:
+        """(position of the entry that matches ``ref``, the pattern that matched it).
+
+        A later entry wins; a ``fallback`` entry (a whole namespace such as
+        ``linuxserver/*``) only when nothing else matches, and never for an image
+        the stateless list names.
+        """
+        best: tuple[bool, int, str] | None = None
         for cand in ref.candidates():
-            pos = self._exact.get(cand)
-            if pos is not None and (best is None or pos > best):
-                best = pos
-            for pattern, gpos in self._globs:
-                if (best is None or gpos > best) and fnmatchcase(cand, pattern):
-                    best = gpos
-        return best
+            hits = [(self._exact[cand], cand)] if cand in self._exact else []
+            hits += [(gpos, pattern) for pattern, gpos in self._globs if fnmatchcase(cand, pattern)]
+            for pos, pattern in hits:
+                key = (not self._entries[pos].fallback, pos, pattern)
+                if best is None or key[:2] > best[:2]:
+                    best = key
+        if best is None:
+            return None, None
+        if not best[0] and self.stateless_reason(ref.raw):
+            return None, None
+        return best[1], best[2]
 
     def match(self, image: str) -> ImageEntry | None:
         return self.match_ref(ImageRef.parse(image))

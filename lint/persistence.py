@@ -258,8 +258,9 @@ def near_misses(analysis: ServiceAnalysis, knowledge: "Knowledge") -> list[NearM
     return out
 
 
-def project_analyses(project: "Project", knowledge: "Knowledge") -> list[ServiceAnalysis]:
-    """Analyses of every stateful service, computed once per project and shared by the HF1xx rules."""
+def project_analyses(project: "Project", knowledge: "Knowledge", category: str = "data-store") -> list[ServiceAnalysis]:
+    """Analyses of every service whose image is known, of one knowledge ``category``
+    (``data-store`` for HF101-HF105, ``application`` for HF106), computed once per project."""
     cache = project.__dict__.setdefault("_holdfast_analyses", {})
     key = id(knowledge)
     if key not in cache:
@@ -269,4 +270,4 @@ def project_analyses(project: "Project", knowledge: "Knowledge") -> list[Service
             if analysis is not None:
                 found.append(analysis)
         cache[key] = found
-    return cache[key]
+    return [a for a in cache[key] if a.image.category == category]

@@ -18,6 +18,7 @@ def holdfast_rules() -> list[type]:
         hf103_named_volume,
         hf104_unpinned_major,
         hf105_wrong_path,
+        hf106_app_data,
         live_host,
         schema,
         syntax,
@@ -34,5 +35,6 @@ def holdfast_rules() -> list[type]:
         hf103_named_volume.StatefulDataOnNamedVolume,
         hf104_unpinned_major.StatefulImageUnpinnedMajor,
         hf105_wrong_path.StatefulMountWrongPath,
+        hf106_app_data.AppDataNotPersisted,
         *live_host.HOST_RULES,
     ]

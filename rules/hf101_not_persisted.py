@@ -62,12 +62,14 @@ class StatefulDataNotPersisted(Rule):
     fixable = True
     groups = ("data-safety",)
     options = {"maybe-stateful": False}
+    category = "data-store"  # which knowledge entries this rule reports (HF106: "application")
+    lost_states = ("image-volume", "container-layer")
 
     def check(self, ctx) -> Iterable[Finding]:
         from holdfast.commented import find_commented_volumes
         from holdfast.persistence import describe_storage, near_misses, path_status, project_analyses
 
-        for analysis in project_analyses(ctx.project, ctx.knowledge):
+        for analysis in project_analyses(ctx.project, ctx.knowledge, self.category):
             image = analysis.image
             if analysis.persisted or image.ephemeral:
                 continue
@@ -89,7 +91,7 @@ class StatefulDataNotPersisted(Rule):
                         block_persists = True
                         break
             missed = {id(n.status) for n in near_misses(analysis, ctx.knowledge)}
-            lost = [s for s in statuses if s.state in ("image-volume", "container-layer") and id(s) not in missed]
+            lost = [s for s in statuses if s.state in self.lost_states and id(s) not in missed]
             if not lost:
                 continue
             paths = ", ".join(s.data_path.path for s in lost)

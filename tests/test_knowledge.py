@@ -34,7 +34,8 @@ from holdfast.knowledge import (  # noqa: E402
     entry_from_config,
 )
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+from support import SHARED  # noqa: E402  (../shared beside the repository)
+
 LABELS = SHARED / "corpus" / "public" / "LABELS.tsv"
 CORPUS = LABELS.parent
 
