@@ -1,39 +1,68 @@
 """Image knowledge entries from data: the package's ``data/images.json`` and users' config tables."""
 
 from __future__ import annotations
-
 from typing import Any, Mapping
 
 from holdfast.image_commands import _abspath, _mount_for, _within
 from holdfast.knowledge import DataPath, ImageEntry, LayoutRule, Override
 
 
-def _data_path(item: Mapping[str, Any]) -> DataPath:
-    return DataPath(item["path"], item.get("mount", item["path"]), item.get("role", "data"))
+from dataclasses import MISSING, fields
+
+
+def _defaults(cls: type) -> dict[str, Any]:
+    return {f.name: f.default for f in fields(cls) if f.default is not MISSING}
+
+
+def _build(cls: type, defaults: dict[str, Any], values: dict[str, Any]) -> Any:
+    """A frozen dataclass instance from ``values`` over ``defaults`` in two dict updates.
+
+    The generated ``__init__`` of a frozen dataclass pays an ``object.__setattr__``
+    per field; for 275 entries that was most of the knowledge's start-up cost.
+    """
+    obj = object.__new__(cls)
+    obj.__dict__.update(defaults)
+    obj.__dict__.update(values)
+    return obj
+
+
+_DP = _defaults(DataPath)
+_OV = _defaults(Override)
+_LR = _defaults(LayoutRule)
+_IE = _defaults(ImageEntry)
+_TUPLES = ("binaries", "env_flags", "init_markers", "version_env", "notes", "readiness")
+_RENAMED = {"grace": "stop_grace_seconds", "kind": "category", "workdir": "workdir", "user": "user", "probe": "probe",
+            "stateful": "stateful", "tag_style": "tag_style", "pin_hostname": "pin_hostname", "hook": "hook",
+            "sources": "sources", "fallback": "fallback", "title": "title"}
+
+
+def _data_path(item: Any, volumes: tuple[str, ...] | None = None) -> DataPath:
+    if isinstance(item, str):
+        item = {"path": item}
+    path = item["path"]
+    mount = item.get("mount") or (_mount_for(path, volumes, None) if volumes is not None else path)
+    return _build(DataPath, _DP, {"path": path, "mount_target": mount, "role": item.get("role", "data")})
 
 
 def _override(item: Mapping[str, Any]) -> Override:
-    return Override(
-        tuple(item["names"]),
-        item.get("target", 0),
-        item.get("role", "data"),
-        item.get("split"),
-        item.get("is_file", False),
-        tuple(item.get("layouts", ())),
-    )
+    values: dict[str, Any] = {"names": tuple(item["names"])}
+    for key in ("target", "role", "split", "is_file"):
+        if key in item:
+            values[key] = item[key]
+    if "layouts" in item:
+        values["layouts"] = tuple(item["layouts"])
+    return _build(Override, _OV, values)
 
 
 def _layout(item: Mapping[str, Any]) -> LayoutRule:
-    return LayoutRule(
-        item.get("label", "default"),
-        tuple(_data_path(p) for p in item["paths"]),
-        tuple(item.get("volumes", ())),
-        item.get("min_major"),
-        item.get("max_major"),
-        tuple(item.get("tags", ())),
-        item.get("when_unknown", True),
-        item.get("assumed_major"),
-    )
+    values: dict[str, Any] = {"label": item.get("label", "default"), "data_paths": tuple(_data_path(p) for p in item["paths"])}
+    for key in ("min_major", "max_major", "when_unknown", "assumed_major"):
+        if key in item:
+            values[key] = item[key]
+    for key, name in (("volumes", "image_volumes"), ("tags", "tags")):
+        if key in item:
+            values[name] = tuple(item[key])
+    return _build(LayoutRule, _LR, values)
 
 
 def entry_from_data(item: Mapping[str, Any]) -> ImageEntry:
@@ -47,45 +76,70 @@ def entry_from_data(item: Mapping[str, Any]) -> ImageEntry:
         layouts = tuple(_layout(x) for x in item["layouts"])
     else:
         volumes = tuple(item.get("volumes", ()))
-        paths = []
-        for p in item["paths"]:
-            dp = _data_path({"path": p} if isinstance(p, str) else p)
-            if isinstance(p, str) or "mount" not in p:
-                dp = DataPath(dp.path, _mount_for(dp.path, volumes, None), dp.role)
-            paths.append(dp)
-        layouts = (LayoutRule("default", tuple(paths), volumes),)
-    return ImageEntry(
-        id=item["id"],
-        title=item.get("title", item["id"]),
-        repositories=tuple(m.lower() for m in item["match"]),
-        layouts=layouts,
-        stateful=item.get("stateful", "yes"),
-        env_overrides=tuple(_override(x) for x in item.get("env", ())),
-        flag_overrides=tuple(_override(x) for x in item.get("flags", ())),
-        binaries=tuple(item.get("binaries", ())),
-        env_flags=tuple(item.get("env_flags", ())),
-        workdir=item.get("workdir"),
-        user=item.get("user"),
-        users=tuple((u[0], u[1]) for u in item.get("users", ())),
-        init_markers=tuple(item.get("init_markers", ())),
-        readiness=tuple(item["readiness"]) if "readiness" in item else None,
-        probe=item.get("probe"),
-        stop_grace_seconds=item.get("grace", 30),
-        version_env=tuple(item.get("version_env", ())),
-        tag_style=item.get("tag_style", "leading"),
-        pin_hostname=item.get("pin_hostname", False),
-        notes=tuple(item.get("notes", ())),
-        sources=item.get("sources", ""),
-        hook=item.get("hook"),
-        category=item.get("kind", "data-store"),
-        fallback=item.get("fallback", False),
-    )
+        paths = tuple(_data_path(p, volumes) for p in item["paths"])
+        layouts = (_build(LayoutRule, _LR, {"label": "default", "data_paths": paths, "image_volumes": volumes}),)
+    values: dict[str, Any] = {"id": item["id"], "title": item["id"], "repositories": tuple(m.lower() for m in item["match"]), "layouts": layouts}
+    for key, value in item.items():
+        if key in _RENAMED:
+            values[_RENAMED[key]] = value
+        elif key in _TUPLES:
+            values[key] = tuple(value)
+    if "env" in item:
+        values["env_overrides"] = tuple(_override(x) for x in item["env"])
+    if "flags" in item:
+        values["flag_overrides"] = tuple(_override(x) for x in item["flags"])
+    if "users" in item:
+        values["users"] = tuple((u[0], u[1]) for u in item["users"])
+    return _build(ImageEntry, _IE, values)
 
 
 _CONFIG_KEYS = frozenset(
     {"match", "data-paths", "mount-target", "volumes", "user", "init-markers", "readiness", "probe",
      "stop-grace", "title", "stateful"}
 )
+
+
+_CHEAP = ("id", "title", "repositories", "category", "fallback", "sources")
+
+
+class LazyEntry(ImageEntry):
+    """An :class:`ImageEntry` that builds its details from its data on first use.
+
+    Matching needs only the id and the patterns; a lint run touches a handful of
+    the 275 entries, so the others are never built (start-up stays flat as the
+    data grows).  Every other field reads the fully built entry.
+    """
+
+    def _full(self) -> ImageEntry:
+        full = self.__dict__.get("_built")
+        if full is None:
+            full = self.__dict__["_built"] = entry_from_data(self.__dict__["_raw"])
+        return full
+
+
+def _deferred(name: str) -> property:
+    return property(lambda self: self._full().__dict__[name], doc=f"``{name}``, built on first use")
+
+
+for _field in fields(ImageEntry):
+    if _field.name not in _CHEAP:
+        setattr(LazyEntry, _field.name, _deferred(_field.name))
+
+
+def lazy_entry(item: Mapping[str, Any]) -> ImageEntry:
+    """The entry of ``item`` with only what matching needs built now."""
+    values = {
+        "id": item["id"],
+        "title": item.get("title", item["id"]),
+        "repositories": tuple(m.lower() for m in item["match"]),
+        "category": item.get("kind", "data-store"),
+        "fallback": item.get("fallback", False),
+        "sources": item.get("sources", ""),
+        "_raw": item,
+    }
+    obj = object.__new__(LazyEntry)
+    obj.__dict__.update(values)
+    return obj
 
 
 def _str_list(name: str, key: str, value: object, *, absolute: bool = False, required: bool = False) -> tuple[str, ...]:

@@ -438,9 +438,9 @@ def load_data() -> dict[str, Any]:
 
 @lru_cache(maxsize=1)
 def _builtins() -> tuple[ImageEntry, ...]:
-    from holdfast.image_data import entry_from_data
+    from holdfast.image_data import lazy_entry
 
-    return tuple(entry_from_data(item) for item in load_data()["images"])
+    return tuple(lazy_entry(item) for item in load_data()["images"])
 
 
 def builtin_entries() -> list[ImageEntry]:
