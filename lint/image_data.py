@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from holdfast.image_commands import _abspath, _mount_for, _within
-from holdfast.knowledge import DataPath, ImageEntry, LayoutRule, Override
+from holdfast.knowledge import CATEGORIES, DataPath, ImageEntry, LayoutRule, Override
 
 
 from dataclasses import MISSING, fields
@@ -95,7 +95,7 @@ def entry_from_data(item: Mapping[str, Any]) -> ImageEntry:
 
 _CONFIG_KEYS = frozenset(
     {"match", "data-paths", "mount-target", "volumes", "user", "init-markers", "readiness", "probe",
-     "stop-grace", "title", "stateful"}
+     "stop-grace", "title", "stateful", "kind"}
 )
 
 
@@ -169,7 +169,8 @@ def entry_from_config(name: str, table: Mapping[str, object]) -> ImageEntry:
     means an official image, ``postgres`` -> ``library/postgres``), ``data-paths``
     (list of absolute paths, required), ``mount-target``, ``volumes`` (the image's
     VOLUMEs), ``user``, ``init-markers``, ``readiness`` (argv), ``probe``,
-    ``stop-grace`` (seconds), ``title``, ``stateful`` ("yes" or "maybe").
+    ``stop-grace`` (seconds), ``title``, ``stateful`` ("yes" or "maybe"),
+    ``kind`` ("data-store", the default, reported by HF101; "application": HF106).
     """
     if not isinstance(name, str) or not name.strip():
         raise ValueError("an image table needs a non-empty name")
@@ -204,6 +205,9 @@ def entry_from_config(name: str, table: Mapping[str, object]) -> ImageEntry:
     if stateful not in ("yes", "maybe"):
         raise ValueError(f"'stateful' in image '{name}' must be \"yes\" or \"maybe\"")
     readiness = _str_list(name, "readiness", table["readiness"], required=True) if "readiness" in table else None
+    kind = table.get("kind", "data-store")
+    if kind not in CATEGORIES:
+        raise ValueError(f"'kind' in image '{name}' must be one of {', '.join(CATEGORIES)}")
     return ImageEntry(
         id=name.strip(),
         title=_str(name, "title", table["title"]) if "title" in table else name.strip(),
@@ -216,4 +220,5 @@ def entry_from_config(name: str, table: Mapping[str, object]) -> ImageEntry:
         probe=_str(name, "probe", table["probe"]) if "probe" in table else None,
         stop_grace_seconds=grace,
         sources=f"user configuration [tool.holdfast.images.{name.strip()}]",
+        category=str(kind),
     )

@@ -64,6 +64,7 @@ class StatefulDataNotPersisted(Rule):
     options = {"maybe-stateful": False}
     category = "data-store"  # which knowledge entries this rule reports (HF106: "application")
     lost_states = ("image-volume", "container-layer")
+    leave_near_misses = True  # to HF105 (which checks data stores only)
 
     def check(self, ctx) -> Iterable[Finding]:
         from holdfast.commented import find_commented_volumes
@@ -90,7 +91,7 @@ class StatefulDataNotPersisted(Rule):
                         statuses = next(st for lay, st in analysis.alternatives if lay is candidate)
                         block_persists = True
                         break
-            missed = {id(n.status) for n in near_misses(analysis, ctx.knowledge)}
+            missed = {id(n.status) for n in near_misses(analysis, ctx.knowledge)} if self.leave_near_misses else set()
             lost = [s for s in statuses if s.state in self.lost_states and id(s) not in missed]
             if not lost:
                 continue

@@ -88,3 +88,9 @@ def test_maybe_stateful_application_only_with_the_option(capsys, monkeypatch, tm
     (tmp_path / "cfg.toml").write_text('[rules.HF106]\nmaybe-stateful = true\n')
     code, findings = run(capsys, monkeypatch, tmp_path, compose, "--config", str(tmp_path / "cfg.toml"))
     assert [f["code"] for f in findings] == ["HF106"] and "/mastodon/public/system" in findings[0]["message"]
+
+
+def test_a_mount_beside_the_application_data_is_still_reported(capsys, monkeypatch, tmp_path):
+    compose = "services:\n  cloud:\n    image: nextcloud:29\n    volumes:\n      - ./data:/var/www/html/data\n"
+    code, findings = run(capsys, monkeypatch, tmp_path, compose)
+    assert [f["code"] for f in findings] == ["HF106"] and "/var/www/html " in findings[0]["message"]

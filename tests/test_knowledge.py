@@ -895,3 +895,11 @@ def test_wordpress_cli_tag_keeps_nothing():
 def test_immich_either_media_location_is_accepted():
     r = resolve("ghcr.io/immich-app/immich-server:release")
     assert {tuple(d.path for d in layout.data_paths) for layout in r.layouts} == {("/data",), ("/usr/src/app/upload",)}
+
+
+def test_config_kind_makes_an_application_and_is_validated():
+    e = entry_from_config("myapp", {"match": ["acme/app"], "data-paths": ["/srv/app"], "kind": "application"})
+    assert e.category == "application"
+    assert entry_from_config("mydb", {"match": ["acme/db"], "data-paths": ["/srv/db"]}).category == "data-store"
+    with pytest.raises(ValueError, match="'kind'"):
+        entry_from_config("bad", {"match": ["acme/x"], "data-paths": ["/x"], "kind": "database"})
