@@ -94,3 +94,51 @@ def test_a_mount_beside_the_application_data_is_still_reported(capsys, monkeypat
     compose = "services:\n  cloud:\n    image: nextcloud:29\n    volumes:\n      - ./data:/var/www/html/data\n"
     code, findings = run(capsys, monkeypatch, tmp_path, compose)
     assert [f["code"] for f in findings] == ["HF106"] and "/var/www/html " in findings[0]["message"]
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_live_rescue_moves_application_data_into_the_new_mount(images, tmp_path, monkeypatch):
+    """An application (here the local redis stand-in, declared `kind = "application"` by the user) whose data
+    is in the image's anonymous volume: `plan` picks up HF106, `apply` moves the files into the bind mount."""
+    import io
+    import subprocess
+    import uuid
+
+    from holdfast.apply.cli import make_plans, run_apply
+    from holdfast.apply.console import Console
+    from holdfast.apply.host import Engine
+    from holdfast.cli import build_config
+
+    def sh(*argv: str, check: bool = True) -> str:
+        result = subprocess.run(argv, cwd=folder, capture_output=True, text=True, timeout=300)
+        assert not check or result.returncode == 0, f"{argv}: {result.stdout}{result.stderr}"
+        return result.stdout
+
+    monkeypatch.setenv("HOLDFAST_COMPOSE", "v2")
+    name = "hf-hf106-" + uuid.uuid4().hex[:8]
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "compose.yaml").write_text("services:\n  app:\n    image: redis:alpine\n", encoding="utf-8")
+    (folder / ".holdfast.toml").write_text('[images.notes-app]\nmatch = ["redis"]\ndata-paths = ["/data"]\nkind = "application"\n')
+    compose = ["docker", "compose", "-p", name]
+    engine = Engine.connect()
+    volumes: list[str] = []
+    try:
+        sh(*compose, "up", "-d")
+        container = sh("docker", "ps", "-q", "--filter", f"label=com.docker.compose.project={name}").split()[0]
+        sh("docker", "exec", container, "sh", "-c", "mkdir -p /data/uploads && echo kept > /data/uploads/note.txt")
+        volumes += [m["Name"] for m in json.loads(sh("docker", "inspect", container))[0]["Mounts"] if m.get("Name")]
+        config = build_config((str(folder),), None, None, None, None)
+        plans, notes = make_plans((str(folder),), (), config, engine)
+        assert len(plans) == 1, notes
+        assert plans[0].service("app").codes == ["HF106"]
+        console = Console(out=io.StringIO(), err=io.StringIO(), interactive=False)
+        assert run_apply(plans[0], engine=engine, backup_dir=str(tmp_path / "backup"), yes=True, console=console) == 0, console.out.getvalue() + console.err.getvalue()
+        assert (folder / "data" / "app" / "uploads" / "note.txt").read_text() == "kept\n"
+        [facts] = engine.project_containers(name, "app", oneoff=False)
+        assert [(m.type, m.destination) for m in facts.mounts] == [("bind", "/data")]
+    finally:
+        sh(*compose, "down", "-v", check=False)
+        for volume in volumes:
+            sh("docker", "volume", "rm", volume, check=False)
