@@ -142,3 +142,92 @@ def test_live_rescue_moves_application_data_into_the_new_mount(images, tmp_path,
         sh(*compose, "down", "-v", check=False)
         for volume in volumes:
             sh("docker", "volume", "rm", volume, check=False)
+
+
+class _FakeEngine:
+    """image_id / image_config as the real Engine answers them (for a fast unit test)."""
+
+    def __init__(self, images: dict[str, dict]):
+        self.images = images
+
+    def image_id(self, ref: str):
+        return f"sha256:{abs(hash(ref)):064d}"[:71] if ref in self.images else None
+
+    def image_config(self, image_id: str):
+        return next(cfg for ref, cfg in self.images.items() if self.image_id(ref) == image_id)
+
+
+def test_engine_facts_derive_an_entry_for_an_unknown_image_with_a_data_volume():
+    from holdfast.apply.image_facts import with_engine_facts
+    from holdfast.knowledge import default_knowledge
+
+    engine = _FakeEngine({
+        "acme/notes:3": {"Volumes": {"/srv/notes": {}, "/tmp": {}}, "Env": ["PATH=/bin"], "User": "1000"},
+        "acme/proxy:1": {"Volumes": {"/var/log/proxy": {}, "/var/cache/proxy": {}}},
+        "postgres:16": {"Volumes": {"/var/lib/postgresql/data": {}}},
+    })
+    knowledge, notes = with_engine_facts(default_knowledge(), engine, ["acme/notes:3", "acme/proxy:1", "postgres:16", "absent/image:1"])
+    r = knowledge.resolve("acme/notes:3")
+    assert r is not None and r.category == "application" and r.user == "1000"
+    assert [d.path for d in r.layouts[0].data_paths] == ["/srv/notes"]
+    assert "docker image inspect acme/notes:3" in r.sources
+    assert knowledge.resolve("acme/proxy:1") is None  # only log and cache VOLUMEs
+    assert knowledge.match("postgres:16").id == "postgres"  # known images keep their entry
+    assert len(notes) == 1 and "/srv/notes" in notes[0]
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_plan_moves_the_data_of_an_unknown_image_from_its_declared_volume(images, tmp_path, monkeypatch):
+    """An image holdfast does not know (committed locally from the redis stand-in with VOLUME /srv/store):
+    `plan` reads its VOLUME from the engine, HF106 applies, `apply` moves the data into the bind."""
+    import io
+    import subprocess
+    import uuid
+
+    from holdfast.apply.cli import make_plans, run_apply
+    from holdfast.apply.console import Console
+    from holdfast.apply.host import Engine
+    from holdfast.cli import build_config
+
+    def sh(*argv: str, check: bool = True) -> str:
+        result = subprocess.run(argv, cwd=folder, capture_output=True, text=True, timeout=300)
+        assert not check or result.returncode == 0, f"{argv}: {result.stdout}{result.stderr}"
+        return result.stdout
+
+    monkeypatch.setenv("HOLDFAST_COMPOSE", "v2")
+    tag = uuid.uuid4().hex[:8]
+    name, image = f"hf-enginefacts-{tag}", f"hf-test-unknown-{tag}:1"
+    folder = tmp_path / name
+    folder.mkdir()
+    base = ""
+    compose = ["docker", "compose", "-p", name]
+    engine = Engine.connect()
+    volumes: list[str] = []
+    try:
+        base = sh("docker", "create", "redis:alpine").strip()
+        sh("docker", "commit", "--change", 'VOLUME ["/srv/store"]', base, image)
+        (folder / "compose.yaml").write_text(f"services:\n  store:\n    image: {image}\n", encoding="utf-8")
+        (folder / ".holdfast.toml").write_text("")
+        sh(*compose, "up", "-d")
+        container = sh("docker", "ps", "-q", "--filter", f"label=com.docker.compose.project={name}").split()[0]
+        sh("docker", "exec", container, "sh", "-c", "echo kept > /srv/store/state.txt")
+        volumes += [m["Name"] for m in json.loads(sh("docker", "inspect", container))[0]["Mounts"] if m.get("Name")]
+        config = build_config((str(folder),), None, None, None, None)
+        plans, notes = make_plans((str(folder),), (), config, engine)
+        assert len(plans) == 1, notes
+        assert any("declares VOLUME /data /srv/store" in n for n in notes), notes  # redis:alpine's own VOLUME too
+        assert plans[0].service("store").codes == ["HF106"]
+        console = Console(out=io.StringIO(), err=io.StringIO(), interactive=False)
+        assert run_apply(plans[0], engine=engine, backup_dir=str(tmp_path / "backup"), yes=True, console=console) == 0, console.out.getvalue() + console.err.getvalue()
+        [kept] = list((folder / "data").rglob("state.txt"))
+        assert kept.read_text() == "kept\n"
+        [facts] = engine.project_containers(name, "store", oneoff=False)
+        assert sorted((m.type, m.destination) for m in facts.mounts) == [("bind", "/data"), ("bind", "/srv/store")]
+    finally:
+        sh(*compose, "down", "-v", check=False)
+        for volume in volumes:
+            sh("docker", "volume", "rm", volume, check=False)
+        if base:
+            sh("docker", "rm", base, check=False)
+        sh("docker", "rmi", image, check=False)
