@@ -11,7 +11,9 @@ if len(sys.argv) < 3:
 BINS = {"before": sys.argv[1], "after": sys.argv[2]}
 runs = int(sys.argv[3]) if len(sys.argv) > 3 else 30
 wall = {k: [] for k in BINS}; cpu = {k: [] for k in BINS}
-env = dict(os.environ, HOLDFAST_NO_CACHE="1")
+env = dict(os.environ)  # the default: holdfast's caches on, warmed by one run of each below
+for exe in BINS.values():
+    subprocess.run([exe, "lint", SEED], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/tmp", env=env)
 for i in range(runs):
     for name, exe in (BINS.items() if i % 2 == 0 else reversed(list(BINS.items()))):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)

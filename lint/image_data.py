@@ -7,7 +7,52 @@ from holdfast.image_commands import _abspath, _mount_for, _within
 from holdfast.knowledge import CATEGORIES, DataPath, ImageEntry, LayoutRule, Override
 
 
+import os
 from dataclasses import MISSING, fields
+from functools import lru_cache
+
+
+DATA_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "images.json")
+
+
+@lru_cache(maxsize=1)
+def load_data() -> dict[str, Any]:
+    """The parsed data file.
+
+    A marshal copy in holdfast's cache folder (the schema cache's, keyed by the
+    file's content) spares the JSON parse on later runs; without a cache folder
+    (``HOLDFAST_NO_CACHE``) or on any trouble with it, the JSON is parsed.
+    """
+    import marshal
+    import sys
+
+    from holdfast.schema import cache_dir, content_key
+
+    with open(DATA_FILE, "rb") as handle:
+        raw = handle.read()
+    folder = cache_dir()
+    cached = os.path.join(folder, f"images-{sys.implementation.cache_tag}-{content_key(raw)}.marshal") if folder else None
+    if cached:
+        try:
+            with open(cached, "rb") as handle:
+                data = marshal.loads(handle.read())
+            if isinstance(data, dict) and "images" in data:
+                return data
+        except (OSError, EOFError, ValueError, TypeError):
+            pass
+    import json
+
+    data = json.loads(raw)
+    if cached:
+        try:
+            os.makedirs(folder, exist_ok=True)  # type: ignore[arg-type]
+            temporary = f"{cached}.{os.getpid()}.tmp"
+            with open(temporary, "wb") as handle:
+                handle.write(marshal.dumps(data))
+            os.replace(temporary, cached)
+        except OSError:
+            pass
+    return data
 
 
 def _defaults(cls: type) -> dict[str, Any]:

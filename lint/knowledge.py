@@ -33,7 +33,7 @@ import posixpath
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from functools import lru_cache
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 from holdfast.image_commands import (
     _abspath,
@@ -424,21 +424,10 @@ def _dedupe_paths(paths: Iterable[DataPath]) -> list[DataPath]:
 
 # --------------------------------------------------------------------------- the data file
 
-DATA_FILE = posixpath.join(posixpath.dirname(__file__.replace("\\", "/")), "data", "images.json")
-
-
-@lru_cache(maxsize=1)
-def load_data() -> dict[str, Any]:
-    """The parsed data file (``json`` is imported here, not at module import)."""
-    import json
-
-    with open(DATA_FILE, "rb") as handle:
-        return json.loads(handle.read())
-
 
 @lru_cache(maxsize=1)
 def _builtins() -> tuple[ImageEntry, ...]:
-    from holdfast.image_data import lazy_entry
+    from holdfast.image_data import lazy_entry, load_data
 
     return tuple(lazy_entry(item) for item in load_data()["images"])
 
@@ -451,6 +440,8 @@ def builtin_entries() -> list[ImageEntry]:
 @lru_cache(maxsize=1)
 def _stateless() -> tuple[tuple[str, str], ...]:
     """Look-alikes that keep nothing worth persisting: (repository glob, reason)."""
+    from holdfast.image_data import load_data
+
     return tuple((m.lower(), item["reason"]) for item in load_data()["stateless"] for m in item["match"])
 
 

@@ -783,7 +783,7 @@ def test_contexts_match_the_compose_files():
 def _data():
     import json
 
-    from holdfast.knowledge import DATA_FILE
+    from holdfast.image_data import DATA_FILE
 
     with open(DATA_FILE, encoding="utf-8") as handle:
         return json.load(handle)
@@ -793,7 +793,7 @@ def test_data_file_validates_against_its_schema():
     import json
 
     import jsonschema
-    from holdfast.knowledge import DATA_FILE
+    from holdfast.image_data import DATA_FILE
 
     with open(DATA_FILE.replace("images.json", "images.schema.json"), encoding="utf-8") as handle:
         schema = json.load(handle)
@@ -903,3 +903,24 @@ def test_config_kind_makes_an_application_and_is_validated():
     assert entry_from_config("mydb", {"match": ["acme/db"], "data-paths": ["/srv/db"]}).category == "data-store"
     with pytest.raises(ValueError, match="'kind'"):
         entry_from_config("bad", {"match": ["acme/x"], "data-paths": ["/x"], "kind": "database"})
+
+
+def test_data_is_cached_as_marshal_and_a_broken_cache_is_ignored(tmp_path, monkeypatch):
+    import json
+
+    from holdfast import image_data
+
+    monkeypatch.setenv("HOLDFAST_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("HOLDFAST_NO_CACHE", raising=False)
+    image_data.load_data.cache_clear()
+    try:
+        first = image_data.load_data()
+        [cached] = list(tmp_path.glob("images-*.marshal"))
+        image_data.load_data.cache_clear()
+        assert image_data.load_data() == first
+        cached.write_bytes(b"\x00garbage")
+        image_data.load_data.cache_clear()
+        with open(image_data.DATA_FILE, encoding="utf-8") as handle:
+            assert image_data.load_data() == json.load(handle)
+    finally:
+        image_data.load_data.cache_clear()
