@@ -103,7 +103,6 @@ def _build_args(service: "Service", args: Any) -> dict[str, str]:
 def _dockerfile_base(service: "Service", build: Any, say: bool = True) -> tuple[str, str] | None:
     """(base image, where it was read) for a built service, or None: said once when it cannot be
     read and ``say`` (the service has no `image:` to fall back on)."""
-    from holdfast.dockerfile import base_image
     from holdfast.fileio import UnreadableFile, read_regular_file
 
     if isinstance(build, str):
@@ -131,6 +130,8 @@ def _dockerfile_base(service: "Service", build: Any, say: bool = True) -> tuple[
             note(service, f"service {service.name}: {os.path.relpath(path)}: {exc.strerror or exc}; its base image is not checked", say)
             return None
         where = os.path.relpath(path)
+    from holdfast.dockerfile import base_image  # only once there is a Dockerfile to read
+
     found = base_image(text, args, target)
     if found.problem is not None:
         note(service, f"service {service.name}: {where}: {found.problem}; its base image is not checked", say)
