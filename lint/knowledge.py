@@ -536,7 +536,7 @@ class Knowledge:
         major: int | None = None,
     ) -> ResolvedImage | None:
         """Resolve ``image`` as used by one service, or None when it is unknown."""
-        ref = ImageRef.parse(image)
+        ref = _parse(image) if isinstance(image, str) else ImageRef.parse(image)
         entry = self.match_ref(ref)
         if entry is None:
             return None
@@ -551,6 +551,9 @@ class Knowledge:
                 if fnmatchcase(cand, pattern):
                     return reason
         return None
+
+
+_parse = lru_cache(maxsize=4096)(ImageRef.parse)  # a project repeats its references; ImageRef is frozen
 
 
 @lru_cache(maxsize=1)
