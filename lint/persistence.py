@@ -103,8 +103,6 @@ def _build_args(service: "Service", args: Any) -> dict[str, str]:
 def _dockerfile_base(service: "Service", build: Any, say: bool = True) -> tuple[str, str] | None:
     """(base image, where it was read) for a built service, or None: said once when it cannot be
     read and ``say`` (the service has no `image:` to fall back on)."""
-    from holdfast.fileio import UnreadableFile, read_regular_file
-
     if isinstance(build, str):
         build = {"context": build}
     if not isinstance(build, dict):
@@ -124,6 +122,11 @@ def _dockerfile_base(service: "Service", build: Any, say: bool = True) -> tuple[
         base_dir = os.path.dirname(origin.document.real_path) if origin.document.real_path else os.getcwd()
         dockerfile = build.get("dockerfile") if isinstance(build.get("dockerfile"), str) else "Dockerfile"
         path = os.path.join(base_dir, context, dockerfile)
+        if not os.path.lexists(path):  # the common case in a checkout without the Dockerfile: no file reader needed
+            note(service, f"service {service.name}: {os.path.relpath(path)}: cannot read: No such file or directory; its base image is not checked", say)
+            return None
+        from holdfast.fileio import UnreadableFile, read_regular_file
+
         try:
             text = read_regular_file(path, DOCKERFILE_LIMIT).decode("utf-8", "replace")
         except UnreadableFile as exc:
