@@ -22,7 +22,7 @@ from holdfast.apply.errors import PlanInvalid
 
 FORMAT = "holdfast-plan"
 VERSION = 1
-PLAN_CODES = ("HF101", "HF102", "HF105")
+PLAN_CODES = ("HF101", "HF102", "HF105", "HF106")
 
 # The order of the steps; per-service steps are `<kind>:<service>`.
 STEP_KINDS = (

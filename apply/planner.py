@@ -149,6 +149,9 @@ class Planner:
         if not paths:
             raise Refused("`plan` needs compose files on disk (standard input cannot be patched)")
         directory = os.path.abspath(files.directory) if getattr(files, "directory", None) else os.path.dirname(paths[0])
+        from holdfast.apply.image_facts import extend_planner  # images the knowledge lacks: their VOLUMEs from the engine
+
+        notes.extend(extend_planner(self, paths, directory))
         result = self.linter.lint_files(files, project_dir=directory)
         codes_by_service: dict[str, list[str]] = {}
         for finding in result.findings:

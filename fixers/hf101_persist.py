@@ -43,7 +43,7 @@ class PersistDataFixer(RefusingFixer):
     """Uncomment the author's own `volumes:` block, or add a bind mount / named volume."""
 
     title = TITLE
-    codes = ("HF101",)
+    codes = ("HF101", "HF106")  # HF106: the same repair for an application's data
 
     # ------------------------------------------------------------------ planning
     def _edit(self, document: ComposeDocument, finding: Finding, options: dict[str, Any]) -> Fix | None:

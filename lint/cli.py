@@ -28,6 +28,7 @@ _LAZY_COMMANDS = {
     "plan": "holdfast.apply.cli:plan_command",
     "apply": "holdfast.apply.cli:apply_command",
     "inspect": "holdfast.apply.inspect_cli:inspect_command",
+    "images": "holdfast.images_cli:images_command",
 }
 
 

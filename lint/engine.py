@@ -192,6 +192,7 @@ class Linter:
                 findings.extend(rule().check(ctx))
             except Exception as exc:  # noqa: BLE001 - a rule bug becomes a notice, not a traceback
                 self.notices.append(f"rule {rule.code} failed on {documents[0].path}: {type(exc).__name__}: {exc}")
+        self.notices.extend(n for n in project.__dict__.get("notices", ()) if n not in self.notices)  # e.g. an unreadable Dockerfile
         # Files reached through `extends: file:` and `include:` belong to the project being
         # linted: a problem that must be fixed there is reported there.
         reported = set(requested) | {d.path for d in project.extra_documents}

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -60,69 +59,96 @@ class ServiceAnalysis:
 
 
 def service_image(service: "Service") -> tuple[str | None, str]:
-    """The image a service runs: the final FROM of its Dockerfile when it is built and readable, else `image:`."""
+    """The image a service runs: the base of its Dockerfile's target stage when it is built and readable, else `image:`."""
     config = service.config
+    image = config.get("image")
+    image = image if isinstance(image, str) and image.strip() else None
     build = config.get("build")
     if build is not None:
-        base = _dockerfile_base(service, build)
+        base = _dockerfile_base(service, build, say=image is None)
         if base is not None:
             return base
-    image = config.get("image")
-    return (image if isinstance(image, str) and image.strip() else None), "image"
+    return image, "image"
 
 
-def _dockerfile_base(service: "Service", build: Any) -> tuple[str, str] | None:
-    origin = service.origin("build")
-    base_dir = os.path.dirname(origin.document.real_path) if origin.document.real_path else os.getcwd()
+DOCKERFILE_LIMIT = 1024 * 1024
+_REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|git@|github\.com/)", re.IGNORECASE)
+
+
+def note(service: "Service", text: str, say: bool = True) -> None:
+    """Tell the user something once per project (the engine reports it as a warning)."""
+    if not say:
+        return
+    notes = service.project.__dict__.setdefault("notices", []) if service.project is not None else []
+    if text not in notes:
+        notes.append(text)
+
+
+def _build_args(service: "Service", args: Any) -> dict[str, str]:
+    env = getattr(service.project, "env", None) or {}
+    if isinstance(args, dict):
+        return {str(k): str(v) for k, v in args.items() if v is not None}
+    out: dict[str, str] = {}
+    if isinstance(args, list):
+        for item in args:
+            if isinstance(item, str):
+                key, eq, value = item.partition("=")
+                if eq:
+                    out[key] = value
+                elif key in env:  # `- NAME` takes the value from the environment
+                    out[key] = str(env[key])
+    return out
+
+
+def _dockerfile_base(service: "Service", build: Any, say: bool = True) -> tuple[str, str] | None:
+    """(base image, where it was read) for a built service, or None: said once when it cannot be
+    read and ``say`` (the service has no `image:` to fall back on)."""
     if isinstance(build, str):
-        context, dockerfile, args = build, "Dockerfile", {}
-    elif isinstance(build, dict):
-        context = build.get("context", ".") if isinstance(build.get("context", "."), str) else "."
-        dockerfile = build.get("dockerfile", "Dockerfile") if isinstance(build.get("dockerfile", "Dockerfile"), str) else "Dockerfile"
-        args = build.get("args") or {}
-        if isinstance(args, list):
-            args = dict(a.split("=", 1) if "=" in a else (a, "") for a in args if isinstance(a, str))
+        build = {"context": build}
+    if not isinstance(build, dict):
+        return None
+    context = build.get("context", ".")
+    context = context if isinstance(context, str) and context.strip() else "."
+    target = build.get("target") if isinstance(build.get("target"), str) else None
+    args = _build_args(service, build.get("args"))
+    inline = build.get("dockerfile_inline")
+    if isinstance(inline, str):
+        text, where = inline, "dockerfile_inline"
     else:
+        if _REMOTE.match(context):
+            note(service, f"service {service.name}: the build context {context} is remote; its base image is not checked", say)
+            return None
+        origin = service.origin("build")
+        base_dir = os.path.dirname(origin.document.real_path) if origin.document.real_path else os.getcwd()
+        dockerfile = build.get("dockerfile") if isinstance(build.get("dockerfile"), str) else "Dockerfile"
+        path = os.path.join(base_dir, context, dockerfile)
+        if not os.path.lexists(path):  # the common case in a checkout without the Dockerfile: no file reader needed
+            note(service, f"service {service.name}: {os.path.relpath(path)}: cannot read: No such file or directory; its base image is not checked", say)
+            return None
+        from holdfast.fileio import UnreadableFile, read_regular_file
+
+        try:
+            text = read_regular_file(path, DOCKERFILE_LIMIT).decode("utf-8", "replace")
+        except UnreadableFile as exc:
+            note(service, f"service {service.name}: {os.path.relpath(path)}: {exc.strerror or exc}; its base image is not checked", say)
+            return None
+        where = os.path.relpath(path)
+    from holdfast.dockerfile import base_image  # only once there is a Dockerfile to read
+
+    found = base_image(text, args, target)
+    if found.problem is not None:
+        note(service, f"service {service.name}: {where}: {found.problem}; its base image is not checked", say)
+    if found.image is None:
         return None
-    if "://" in context or context.startswith("git@"):
-        return None
-    path = os.path.join(base_dir, context, dockerfile)
-    try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read(512 * 1024)
-    except (OSError, UnicodeDecodeError):
-        return None
-    image = final_from(text, {str(k): str(v) for k, v in args.items() if v is not None})
-    if image is None:
-        return None
-    return image, f"Dockerfile {os.path.relpath(path)}"
+    stage = f" (stage {found.stage})" if found.stage else ""
+    return found.image, f"Dockerfile {where}{stage}"
 
 
 def final_from(dockerfile: str, build_args: dict[str, str]) -> str | None:
-    """The image of the last FROM, with ARG defaults and build args substituted; stages are followed."""
-    args: dict[str, str] = {}
-    stages: dict[str, str] = {}
-    image: str | None = None
-    text = re.sub(r"\\\r?\n", " ", dockerfile)
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        word, _, rest = line.partition(" ")
-        word = word.upper()
-        if word == "ARG" and image is None:
-            name, _, default = rest.strip().partition("=")
-            args[name.strip()] = build_args.get(name.strip(), default.strip().strip("\"'"))
-        elif word == "FROM":
-            parts = [p for p in rest.split() if not p.startswith("--")]
-            if not parts:
-                continue
-            ref = re.sub(r"\$\{?(\w+)(?::?-([^}]*))?\}?", lambda m: args.get(m.group(1)) or m.group(2) or "", parts[0])
-            ref = stages.get(ref.lower(), ref)
-            if len(parts) >= 3 and parts[1].upper() == "AS":
-                stages[parts[2].lower()] = ref
-            image = ref
-    return image
+    """The base image of the last stage (kept for callers of the first version)."""
+    from holdfast.dockerfile import base_image
+
+    return base_image(dockerfile, build_args).image
 
 
 def effective_mounts(service: "Service", project: "Project | None" = None, depth: int = 0) -> list[Mount]:
@@ -146,10 +172,9 @@ def command_of(config: dict[str, Any], key: str) -> list[str]:
     if isinstance(value, list):
         return [str(v) for v in value]
     if isinstance(value, str):
-        try:
-            return shlex.split(value)
-        except ValueError:
-            return value.split()
+        from holdfast.image_commands import _split_command
+
+        return _split_command(value) or []
     return []
 
 
@@ -260,8 +285,9 @@ def near_misses(analysis: ServiceAnalysis, knowledge: "Knowledge") -> list[NearM
     return out
 
 
-def project_analyses(project: "Project", knowledge: "Knowledge") -> list[ServiceAnalysis]:
-    """Analyses of every stateful service, computed once per project and shared by the HF1xx rules."""
+def project_analyses(project: "Project", knowledge: "Knowledge", category: str = "data-store") -> list[ServiceAnalysis]:
+    """Analyses of every service whose image is known, of one knowledge ``category``
+    (``data-store`` for HF101-HF105, ``application`` for HF106), computed once per project."""
     cache = project.__dict__.setdefault("_holdfast_analyses", {})
     key = id(knowledge)
     if key not in cache:
@@ -271,4 +297,4 @@ def project_analyses(project: "Project", knowledge: "Knowledge") -> list[Service
             if analysis is not None:
                 found.append(analysis)
         cache[key] = found
-    return cache[key]
+    return [a for a in cache[key] if a.image.category == category]

@@ -62,12 +62,15 @@ class StatefulDataNotPersisted(Rule):
     fixable = True
     groups = ("data-safety",)
     options = {"maybe-stateful": False}
+    category = "data-store"  # which knowledge entries this rule reports (HF106: "application")
+    lost_states = ("image-volume", "container-layer")
+    leave_near_misses = True  # to HF105 (which checks data stores only)
 
     def check(self, ctx) -> Iterable[Finding]:
         from holdfast.commented import find_commented_volumes
         from holdfast.persistence import describe_storage, near_misses, path_status, project_analyses
 
-        for analysis in project_analyses(ctx.project, ctx.knowledge):
+        for analysis in project_analyses(ctx.project, ctx.knowledge, self.category):
             image = analysis.image
             if analysis.persisted or image.ephemeral:
                 continue
@@ -88,8 +91,8 @@ class StatefulDataNotPersisted(Rule):
                         statuses = next(st for lay, st in analysis.alternatives if lay is candidate)
                         block_persists = True
                         break
-            missed = {id(n.status) for n in near_misses(analysis, ctx.knowledge)}
-            lost = [s for s in statuses if s.state in ("image-volume", "container-layer") and id(s) not in missed]
+            missed = {id(n.status) for n in near_misses(analysis, ctx.knowledge)} if self.leave_near_misses else set()
+            lost = [s for s in statuses if s.state in self.lost_states and id(s) not in missed]
             if not lost:
                 continue
             paths = ", ".join(s.data_path.path for s in lost)

@@ -34,7 +34,8 @@ from holdfast.knowledge import (  # noqa: E402
     entry_from_config,
 )
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+from support import SHARED  # noqa: E402  (../shared beside the repository)
+
 LABELS = SHARED / "corpus" / "public" / "LABELS.tsv"
 CORPUS = LABELS.parent
 
@@ -774,3 +775,152 @@ def test_contexts_match_the_compose_files():
                 assert str(env.get(k)) == v, (name, service, k)
         checked += 1
     assert checked >= 5
+
+
+# --------------------------------------------------------------------------- the data file
+
+
+def _data():
+    import json
+
+    from holdfast.image_data import DATA_FILE
+
+    with open(DATA_FILE, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def test_data_file_validates_against_its_schema():
+    import json
+
+    import jsonschema
+    from holdfast.image_data import DATA_FILE
+
+    with open(DATA_FILE.replace("images.json", "images.schema.json"), encoding="utf-8") as handle:
+        schema = json.load(handle)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    errors = [f"{list(e.path)}: {e.message}" for e in jsonschema.Draft202012Validator(schema).iter_errors(_data())]
+    assert errors == []
+    broken = dict(_data())
+    broken["images"] = [dict(broken["images"][0], kind="database")]
+    assert list(jsonschema.Draft202012Validator(schema).iter_errors(broken)), "the schema must reject an unknown kind"
+
+
+def test_data_file_breadth_ids_hooks_and_sources():
+    from holdfast.image_hooks import hook_named
+
+    images = _data()["images"]
+    assert len(images) >= 250
+    ids = [e["id"] for e in images]
+    assert len(ids) == len(set(ids))
+    kinds = {e["kind"] for e in images}
+    assert kinds == {"data-store", "application"}
+    assert sum(e["kind"] == "data-store" for e in images) >= 100
+    for entry in images:
+        assert len(entry["sources"]) >= 10, entry["id"]
+        if "hook" in entry:
+            assert hook_named(entry["hook"]) is not None, entry["id"]
+    owners: dict[str, str] = {}
+    for entry in images:
+        for pattern in entry["match"]:
+            assert owners.setdefault(pattern, entry["id"]) == entry["id"], f"{pattern} is in {owners[pattern]} and {entry['id']}"
+
+
+@pytest.mark.parametrize(
+    "image, category, path",
+    [
+        ("pgautoupgrade/pgautoupgrade:16-alpine", "data-store", "/var/lib/postgresql/data"),
+        ("ghcr.io/immich-app/postgres:14-vectorchord0.3.0", "data-store", "/var/lib/postgresql/data"),
+        ("container-registry.oracle.com/database/express:21.3.0-xe", "data-store", "/opt/oracle/oradata"),
+        ("container-registry.oracle.com/database/free:latest", "data-store", "/opt/oracle/oradata"),
+        ("gvenzl/oracle-xe:21-slim", "data-store", "/opt/oracle/oradata"),
+        ("mcr.microsoft.com/mssql/server:2022-latest", "data-store", "/var/opt/mssql"),
+        ("docker.elastic.co/elasticsearch/elasticsearch:8.15.0", "data-store", "/usr/share/elasticsearch/data"),
+        ("quay.io/prometheus/prometheus:v2.53.0", "data-store", "/prometheus"),
+        ("quay.io/sclorg/postgresql-15-c9s", "data-store", "/var/lib/pgsql/data"),
+        ("bitnami/postgresql:16", "data-store", "/bitnami/postgresql/data"),
+        ("bitnamilegacy/mongodb:7.0", "data-store", "/bitnami/mongodb/data/db"),
+        ("apache/kvrocks:2.9.0", "data-store", "/var/lib/kvrocks"),
+        ("grafana/loki:3.1.0", "data-store", "/loki"),
+        ("victoriametrics/victoria-metrics:v1.102.0", "data-store", "/victoria-metrics-data"),
+        ("emqx/emqx:5.7", "data-store", "/opt/emqx/data"),
+        ("vaultwarden/server:1.32.0", "application", "/data"),
+        ("nextcloud:29-apache", "application", "/var/www/html"),
+        ("gitea/gitea:1.22", "application", "/data"),
+        ("ghcr.io/immich-app/immich-server:v1.140.0", "application", "/data"),
+        ("lscr.io/linuxserver/sonarr:4.0.9", "application", "/config"),
+        ("ghcr.io/linuxserver/radarr", "application", "/config"),
+        ("grafana/grafana-oss:11.1.0", "application", "/var/lib/grafana"),
+        ("ghcr.io/paperless-ngx/paperless-ngx:2.11", "application", "/usr/src/paperless/data"),
+        ("jenkins/jenkins:lts", "application", "/var/jenkins_home"),
+        ("gitlab/gitlab-ce:17.2.0-ce.0", "application", "/var/opt/gitlab"),
+        ("ghcr.io/home-assistant/home-assistant:stable", "application", "/config"),
+        ("bitnami/wordpress:6", "application", "/bitnami/wordpress"),
+        ("docker.n8n.io/n8nio/n8n:1.50.0", "application", "/home/node/.n8n"),
+        ("ghcr.io/open-webui/open-webui:main", "application", "/app/backend/data"),
+    ],
+)
+def test_breadth_across_registries(image, category, path):
+    r = resolve(image)
+    assert r.category == category
+    assert path in flat_paths(r), (image, paths(r))
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "memcached:1.6", "bitnami/memcached:1", "edoburu/pgbouncer:1.23", "adminer:4", "dpage/pgadmin4:8",
+        "phpmyadmin:5", "mongo-express:1", "prom/node-exporter:v1.8.1", "oliver006/redis_exporter:v1.62.0",
+        "quay.io/prometheus/node-exporter", "lscr.io/linuxserver/ffmpeg:7.0", "containrrr/watchtower",
+        "ghcr.io/immich-app/immich-machine-learning:release", "rediscommander/redis-commander", "nginx:1.27",
+        "traefik:v3.1", "busybox", "alpine:3.20", "kibana:8.15.0", "provectuslabs/kafka-ui",
+    ],
+)
+def test_look_alikes_are_not_matched(image):
+    assert default_knowledge().resolve(image) is None
+
+
+def test_fallback_namespace_loses_to_a_specific_entry():
+    k = default_knowledge()
+    assert k.match("lscr.io/linuxserver/mariadb:11").id == "linuxserver-mariadb"
+    assert k.match("lscr.io/linuxserver/bookstack").id == "linuxserver"
+    position, pattern = k.matched_by(ImageRef.parse("ghcr.io/linuxserver/bookstack"))
+    assert pattern == "linuxserver/*" and k.ids()[position] == "linuxserver"
+
+
+def test_wordpress_cli_tag_keeps_nothing():
+    r = resolve("wordpress:cli-2.10")
+    assert all(not layout.data_paths for layout in r.layouts)
+
+
+def test_immich_either_media_location_is_accepted():
+    r = resolve("ghcr.io/immich-app/immich-server:release")
+    assert {tuple(d.path for d in layout.data_paths) for layout in r.layouts} == {("/data",), ("/usr/src/app/upload",)}
+
+
+def test_config_kind_makes_an_application_and_is_validated():
+    e = entry_from_config("myapp", {"match": ["acme/app"], "data-paths": ["/srv/app"], "kind": "application"})
+    assert e.category == "application"
+    assert entry_from_config("mydb", {"match": ["acme/db"], "data-paths": ["/srv/db"]}).category == "data-store"
+    with pytest.raises(ValueError, match="'kind'"):
+        entry_from_config("bad", {"match": ["acme/x"], "data-paths": ["/x"], "kind": "database"})
+
+
+def test_data_is_cached_as_marshal_and_a_broken_cache_is_ignored(tmp_path, monkeypatch):
+    import json
+
+    from holdfast import image_data
+
+    monkeypatch.setenv("HOLDFAST_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("HOLDFAST_NO_CACHE", raising=False)
+    image_data.load_data.cache_clear()
+    try:
+        first = image_data.load_data()
+        [cached] = list(tmp_path.glob("images-*.marshal"))
+        image_data.load_data.cache_clear()
+        assert image_data.load_data() == first
+        cached.write_bytes(b"\x00garbage")
+        image_data.load_data.cache_clear()
+        with open(image_data.DATA_FILE, encoding="utf-8") as handle:
+            assert image_data.load_data() == json.load(handle)
+    finally:
+        image_data.load_data.cache_clear()

@@ -359,6 +359,18 @@ def test_hf105_redis_dir_flag(lint):
 # --------------------------------------------------------------------------- HF000
 
 
+def test_hf106_application_data_not_persisted(lint):
+    text = "services:\n  vw:\n    image: vaultwarden/server:1.32.0\n"
+    code, findings = lint({"compose.yaml": text})
+    assert codes(findings) == ["HF106"] and findings[0]["severity"] == "warning"
+    assert "/data" in findings[0]["message"] and findings[0]["service"] == "vw"
+
+
+def test_hf106_quiet_when_the_application_data_is_mounted(lint):
+    text = "services:\n  vw:\n    image: vaultwarden/server:1.32.0\n    volumes:\n      - ./vw:/data\n"
+    assert lint({"compose.yaml": text}) == (0, [])
+
+
 def test_hf000_unused_suppression(lint):
     text = "services:\n  db:\n    image: postgres:16  # holdfast: ignore[HF104] was floating once\n    volumes: ['./pg:/var/lib/postgresql/data']\n"
     code, findings = lint({"compose.yaml": text})

@@ -1,0 +1,125 @@
+"""Facts from the engine about images holdfast does not know: what `docker image inspect` says.
+
+An image that is present locally declares its VOLUMEs, its environment and its user.
+When the image knowledge has no entry for it but it declares a VOLUME that holds data
+(not /tmp, logs, caches or runtime folders), that VOLUME is where the image keeps its
+state: an entry is derived from it (kind `application`, so HF106 reports it) and
+`plan`/`apply` can move the data like any other. Never pulls; an image that is not
+present locally is simply not known.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from holdfast.knowledge import DataPath, ImageEntry, ImageRef, Knowledge, LayoutRule
+
+NON_DATA = ("/tmp", "/var/tmp", "/run", "/var/run", "/var/log", "/var/cache", "/dev", "/proc", "/sys", "/root/.cache")
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    ref: str
+    id: str
+    volumes: tuple[str, ...]
+    env: dict[str, str] = field(default_factory=dict)
+    user: str | None = None
+    workdir: str | None = None
+
+    @property
+    def data_volumes(self) -> tuple[str, ...]:
+        """Declared VOLUMEs that are not temporary, log, cache or runtime folders."""
+        def scratch(path: str) -> bool:
+            return any(path == p or path.startswith(p + "/") for p in NON_DATA)
+
+        return tuple(v for v in self.volumes if v.startswith("/") and not scratch(v.rstrip("/") or "/"))
+
+
+def read_image(engine: Any, ref: str) -> ImageFacts | None:
+    """What the local engine says about ``ref``, or None when the image is not present (or cannot be read)."""
+    try:
+        image_id = engine.image_id(ref)
+        config = (engine.image_config(image_id) or {}) if image_id else None
+    except Exception:  # noqa: BLE001 - the engine's facts are a bonus; without them the knowledge alone decides
+        return None
+    if image_id is None or config is None:
+        return None
+    env: dict[str, str] = {}
+    for item in config.get("Env") or []:
+        key, _, value = str(item).partition("=")
+        env[key] = value
+    volumes = tuple(sorted(os.path.normpath(v) for v in (config.get("Volumes") or {})))
+    return ImageFacts(ref, image_id, volumes, env, config.get("User") or None, config.get("WorkingDir") or None)
+
+
+def entry_for_unknown(facts: ImageFacts) -> ImageEntry | None:
+    """An entry for an image the knowledge does not have, from its data VOLUMEs; None without any."""
+    volumes = facts.data_volumes
+    if not volumes:
+        return None
+    repository = ImageRef.parse(facts.ref).repository
+    return ImageEntry(
+        id=f"engine:{repository}",
+        title=f"{repository} (declared VOLUME)",
+        repositories=(repository,),
+        layouts=(LayoutRule("declared VOLUMEs", tuple(DataPath(v, v, "data", "image VOLUME") for v in volumes), volumes),),
+        user=facts.user,
+        workdir=facts.workdir,
+        notes=("holdfast has no entry for this image; the VOLUMEs it declares say where it keeps its state",),
+        sources=f"docker image inspect {facts.ref} ({facts.id[:19]}): VOLUME {' '.join(volumes)}",
+        category="application",
+    )
+
+
+def with_engine_facts(knowledge: Knowledge, engine: Any, refs: Iterable[str]) -> tuple[Knowledge, list[str]]:
+    """``knowledge`` plus entries derived from the local images of ``refs`` it does not know, and notes saying so."""
+    extra: list[ImageEntry] = []
+    notes: list[str] = []
+    for ref in dict.fromkeys(r for r in refs if r and "$" not in r):
+        if knowledge.match(ref) is not None or Knowledge.stateless_reason(ref):
+            continue
+        facts = read_image(engine, ref)
+        entry = entry_for_unknown(facts) if facts is not None else None
+        if entry is not None and entry.id not in {e.id for e in extra}:
+            extra.append(entry)
+            notes.append(f"image {ref}: not in holdfast's knowledge; the engine says it declares VOLUME {' '.join(facts.data_volumes)}")  # type: ignore[union-attr]
+    return (knowledge.with_entries(extra) if extra else knowledge), notes
+
+
+def project_refs(paths: list[str], directory: str) -> list[str]:
+    """The image every service of the project runs (the Dockerfile's base for built services)."""
+    from holdfast.document import ComposeDocument
+    from holdfast.persistence import service_image
+    from holdfast.project import Project
+
+    documents = [ComposeDocument.from_path(p) for p in paths]
+    if not all(isinstance(d.data, dict) for d in documents):
+        return []
+    project = Project.load(documents, directory=directory)
+    return [ref for service in project.services.values() for ref in [service_image(service)[0]] if ref]
+
+
+def extend_planner(planner: Any, paths: list[str], directory: str) -> list[str]:
+    """Give the planner (its linter, its knowledge and the fix engine it runs) the engine's facts
+    about the project's images that the knowledge does not have; the notes say which."""
+    shared = planner.knowledge is planner.linter.knowledge
+    knowledge, notes = with_engine_facts(planner.linter.knowledge, planner.engine, project_refs(paths, directory))
+    if not notes:
+        return notes
+    planner.linter._knowledge = knowledge
+    if shared:
+        planner.knowledge = knowledge
+    if planner.fixer is None:
+        from holdfast.engine import Linter
+        from holdfast.fixing import fix_project_outcome
+
+        fix_linter = Linter(planner.config)
+        fix_linter._knowledge = knowledge
+
+        def fixer(*args: Any, **kwargs: Any) -> list[Any]:
+            return fix_project_outcome(*args, linter=fix_linter, **kwargs).changes
+
+        planner.fixer = fixer
+    return notes
