@@ -15,6 +15,7 @@ fingerprint matches.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import posixpath
@@ -24,7 +25,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from holdfast.apply import probes
+from holdfast.apply import fstree, probes, tarfilter
 from holdfast.apply.console import Console, human_bytes
 from holdfast.apply.errors import PlanInvalid, Refused, StepFailed
 from holdfast.apply.journal import Journal, fsync_dir
@@ -110,25 +111,35 @@ def check_files_current(plan: Plan, patched: bool | None) -> None:
 
 def bind_is_empty_locally(path: str) -> bool:
     """Missing, empty, or holding only empty folders: the mountpoint a shadowing volume left in an old
-    parent bind (HF105: `./pg:/var/lib/postgresql` leaves `./pg/data/`). Empty folders hold no data."""
-    if not os.path.exists(path):
-        return True
-    if not os.path.isdir(path) or os.path.islink(path):
-        return False
-    for _directory, _dirs, files in os.walk(path):
-        if files:
-            return False
-    return all(not os.path.islink(os.path.join(d, name)) for d, dirs, _f in os.walk(path) for name in dirs)
+    parent bind (HF105: `./pg:/var/lib/postgresql` leaves `./pg/data/`). Empty folders hold no data;
+    a symbolic link (there or anywhere below) is not empty."""
+    return not fstree.holds_data(path)
 
 
 def clear_empty_folders(path: str) -> list[str]:
-    """Remove the empty folders inside `path` (bottom-up, `rmdir` only: it cannot delete data)."""
-    removed = []
-    for directory, dirs, _files in os.walk(path, topdown=False):
-        for name in dirs:
-            os.rmdir(os.path.join(directory, name))
-            removed.append(os.path.relpath(os.path.join(directory, name), path))
-    return removed
+    """Remove the empty folders inside `path` (deepest first, `rmdir` only: it cannot delete data)."""
+    return fstree.remove_empty_folders(path)
+
+
+def check_bind_target(plan: Plan, move: PathMove) -> None:
+    """The bind folder must be reached without a symbolic link below the project folder (nor be one itself):
+    anyone who can write the project folder could otherwise send root's restore anywhere on the host."""
+    link = fstree.symlink_below(move.bind_source, plan.project.directory)
+    if link is None and os.path.islink(move.bind_source):
+        link = move.bind_source
+    if link is not None:
+        raise Refused(
+            f"the bind target {move.bind_source} is reached through the symbolic link {link} (-> {os.readlink(link)}); "
+            "holdfast restores only into a real folder (remove the link and re-run)"
+        )
+
+
+def check_backup_dir(ctx: RunContext) -> None:
+    """The backup folder: a real folder of holdfast's own user, mode 0700, with no link below the project folder."""
+    link = fstree.symlink_below(ctx.backup_dir, ctx.plan.project.directory)
+    if link is not None:
+        raise Refused(f"the backup folder {ctx.backup_dir} is reached through the symbolic link {link} (-> {os.readlink(link)}); use --backup-dir")
+    fstree.private_dir(ctx.backup_dir, "backup folder")
 
 
 def _image_ok(ctx: RunContext, service: ServicePlan) -> None:
@@ -163,12 +174,14 @@ def step_preflight(ctx: RunContext, step: Step) -> dict[str, Any]:
             raise PlanInvalid(f"stale plan: service {service.name} has other containers now ({', '.join(c.name for c in current)}); make a new plan")
         _image_ok(ctx, service)
         for move in service.moves:
+            if ctx.engine.endpoint.local:
+                check_bind_target(plan, move)
             if ctx.engine.endpoint.local and not bind_is_empty_locally(move.bind_source):
                 raise Refused(f"the bind target {move.bind_source} is not empty; holdfast restores only into an empty folder (move it aside)")
     if ctx.compose is None:
         raise Refused("neither `docker compose` nor `docker-compose` runs on this machine; install one (the project's containers must be recreated by Compose)")
     need = sum(s.size_bytes for s in plan.services)
-    os.makedirs(ctx.backup_dir, exist_ok=True)
+    check_backup_dir(ctx)
     free = _free_bytes(ctx.backup_dir)
     if free is not None and need and free < need * 1.1 + 64 * 1024 * 1024:
         raise Refused(f"not enough space for the archives in {ctx.backup_dir}: {human_bytes(free)} free, about {human_bytes(need)} needed; use --backup-dir")
@@ -318,26 +331,41 @@ def keep_aside(path: str) -> None:
 
 
 def write_archive(ctx: RunContext, container_id: str, move: PathMove, path: str, label: str) -> dict[str, Any]:
-    """Stream the path out of the container to `path` (via .part), hashing and indexing on the way."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
+    """Stream the path out of the container to `path` (via .part), hashing and indexing on the way.
+
+    Runs of zeros are written as holes (a sparse file's zeros cost no disk in the backup
+    either); the `.part` is opened without following links and removed on any failure
+    (a full disk), before the executor starts the database again."""
+    check_backup_dir(ctx)
+    fstree.private_dir(os.path.dirname(path), "backup folder")
     part = path + ".part"
     digest = hashlib.sha256()
     index = TarIndex(keep_entries=False)
     total = 0
     progress = ctx.console.progress(label, move.size_bytes)
     try:
-        with open(part, "wb") as handle:
+        fd = fstree.open_new_file(part)
+        try:
+            writer = HoleWriter(fd)
             for chunk in ctx.engine.get_archive(container_id, move.mount_target):
-                handle.write(chunk)
+                writer.write(chunk)
                 digest.update(chunk)
                 index.feed(chunk)
                 total += len(chunk)
                 progress.update(total)
-            handle.flush()
-            os.fsync(handle.fileno())
+            writer.close()
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except BaseException as exc:
+        _remove_quietly(part)
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            raise StepFailed(f"the disk holding {os.path.dirname(path)} is full: the archive of {move.mount_target} could not be written (partial file removed); free space or use --backup-dir") from None
+        raise
     finally:
         progress.finish()
     if not index.complete:
+        _remove_quietly(part)
         raise StepFailed(f"the archive of {move.mount_target} is incomplete ({total} bytes, no end-of-archive marker); the engine stopped streaming")
     os.replace(part, path)
     with open(path + ".sha256", "w", encoding="utf-8") as handle:
@@ -346,6 +374,51 @@ def write_archive(ctx: RunContext, container_id: str, move: PathMove, path: str,
         os.fsync(handle.fileno())
     fsync_dir(os.path.dirname(path))
     return {"file": os.path.relpath(path, ctx.backup_dir), "sha256": digest.hexdigest(), "bytes": total, "entries": index.count, "file_bytes": index.file_bytes}
+
+
+HOLE = 64 * 1024
+ZEROS = bytes(HOLE)
+
+
+class HoleWriter:
+    """Writes a stream to a file descriptor, seeking over whole aligned 64 KiB blocks of zeros."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+        self.pending = bytearray()
+
+    def write(self, data: bytes) -> None:
+        self.pending += data
+        if len(self.pending) < HOLE:
+            return
+        whole = len(self.pending) - len(self.pending) % HOLE
+        view = memoryview(self.pending)
+        for start in range(0, whole, HOLE):
+            self._block(view[start : start + HOLE])
+        view.release()
+        del self.pending[:whole]
+
+    def _block(self, block: memoryview) -> None:
+        if len(block) == HOLE and block == ZEROS:
+            os.lseek(self.fd, HOLE, os.SEEK_CUR)
+        else:
+            while block:
+                written = os.write(self.fd, block)
+                block = block[written:]
+
+    def close(self) -> None:
+        if self.pending:
+            self._block(memoryview(bytes(self.pending)))
+            self.pending.clear()
+        end = os.lseek(self.fd, 0, os.SEEK_CUR)
+        os.ftruncate(self.fd, end)  # a trailing hole still counts in the size
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def archived(ctx: RunContext, service: ServicePlan, move: PathMove) -> dict[str, Any]:
@@ -379,8 +452,14 @@ def _empty_dataset(fp: dict[str, Any] | None) -> bool:
 
 
 def step_verify_archives(ctx: RunContext, step: Step) -> dict[str, Any]:
+    """Each archive is whole, is the data directory, and holds nothing the host must not receive.
+
+    The last step before anything is removed: a device node, an entry leaving the tree or
+    too little space for the restore stops the apply HERE, with the containers as they were."""
     checked = 0
     fingerprints = ctx.fingerprints()
+    stripped: list[str] = []
+    space: dict[str, int] = {}  # existing parent of a bind target -> bytes the restore writes there
     for service in ctx.plan.services:
         for move in service.moves:
             info = archived(ctx, service, move)
@@ -405,8 +484,34 @@ def step_verify_archives(ctx: RunContext, step: Step) -> dict[str, Any]:
                         f"{path}: none of the init markers ({', '.join(move.markers)}) is in the archive: this is not the data directory "
                         f"{service.title} uses, or it was never initialised"
                     )
+            found = tarfilter.check_entries(index.entries, top)
+            tarfilter.refuse_if_needed(found, f"{service.name}:{move.mount_target}", ctx.backup_dir)
+            note = found.stripped_note(f"{service.name}:{move.mount_target}")
+            if note:
+                ctx.warn(note)
+                stripped.extend(found.stripped)
+            if ctx.engine.endpoint.local:
+                parent = _existing_parent(move.bind_source)
+                space[parent] = space.get(parent, 0) + index.file_bytes
             checked += 1
-    return {"summary": f"{checked} archive(s): sha256, entry count and init marker checked"}
+    check_restore_space(space)
+    summary = f"{checked} archive(s): sha256, entry count, init marker and entry types checked"
+    if stripped:
+        summary += f"; setuid/setgid removed from {len(stripped)}"
+    return {"summary": summary, "stripped": stripped}
+
+
+def check_restore_space(space: dict[str, int]) -> None:
+    """The daemon writes every byte of every file (a sparse file's holes too): measured on the archive, not estimated."""
+    by_device: dict[int, tuple[str, int]] = {}
+    for parent, need in space.items():
+        device = os.stat(parent).st_dev
+        where, total = by_device.get(device, (parent, 0))
+        by_device[device] = (where, total + need)
+    for where, need in by_device.values():
+        free = _free_bytes(where)
+        if free is not None and free < need + 16 * 1024 * 1024:
+            raise Refused(f"not enough space to restore: {human_bytes(need)} of files (apparent size, holes included) to write on {where}, {human_bytes(free)} free; nothing was removed")
 
 
 def step_remove(ctx: RunContext, step: Step) -> dict[str, Any]:
@@ -470,6 +575,8 @@ def restore_archive(
     archive) and extracting again over it completes it; anything else there is
     someone's data and a refusal."""
     engine = ctx.engine
+    local = engine.endpoint.local
+    folder = prepare_bind_folder(ctx.plan, move) if local else None
     helper = engine.create_helper(service.container.image_id, {move.bind_source: move.mount_target}, ctx.plan.id[:12])
     try:
         if not allow_partial and not _target_empty(ctx, helper, move):
@@ -477,23 +584,80 @@ def restore_archive(
                 f"the bind target {move.bind_source} is not empty; holdfast restores only into an empty folder",
                 [f"move it aside (mv {move.bind_source} {move.bind_source}.old) and re-run the same command"],
             )
-        on_extract()
-        parent = posixpath.dirname(move.mount_target.rstrip("/")) or "/"
-        progress = ctx.console.progress(label, info.get("bytes"))
-        try:
-            engine.put_archive(helper, parent, read_chunks(path, progress))
-        finally:
-            progress.finish()
         with open(path, "rb") as handle:
             index = index_file(handle)
+        top = posixpath.basename(move.mount_target.rstrip("/")) or "."
+        found = tarfilter.check_entries(index.entries, top)
+        tarfilter.refuse_if_needed(found, f"{service.name}:{move.mount_target}", ctx.backup_dir)
+        on_extract()
+        parent = posixpath.dirname(move.mount_target.rstrip("/")) or "/"
+        report = tarfilter.StreamReport()
+        progress = ctx.console.progress(label, info.get("bytes"))
+        try:
+            with open(path, "rb") as handle:
+                _put(ctx, helper, move, counted(tarfilter.restore_stream(handle, top, parent, report), progress))
+        finally:
+            progress.finish()
+        top_entry = next((e for e in index.entries if e.name == top), None)
+        if top_entry is not None:  # its real mode, now that the tree is complete (0700 while it filled)
+            _put(ctx, helper, move, [tarfilter.top_entry(top_entry, top, parent)])
+        if folder is not None:
+            check_same_folder(move, folder)
         problems = compare_restored(ctx, helper, move, index.entries)
         if problems:
             raise StepFailed(f"the restored tree in {move.bind_source} differs from the archive: " + "; ".join(problems[:5]))
         if not marker_present(engine, helper, move) and not _empty_dataset(ctx.fingerprints().get(service.name)):
             raise StepFailed(f"no init marker ({', '.join(move.markers)}) in {move.bind_source} after the restore")
-        return {"entries": index.count, "bytes": index.file_bytes}
+        out: dict[str, Any] = {"entries": index.count, "bytes": index.file_bytes}
+        if report.stripped:
+            out["stripped"] = len(report.stripped)
+        return out
     finally:
         engine.remove_helper(helper)
+
+
+def _put(ctx: RunContext, helper: str, move: PathMove, chunks: Any) -> None:
+    """put_archive at `/` (entries carry their full path); a full disk becomes one clear line."""
+    try:
+        ctx.engine.put_archive(helper, "/", chunks)
+    except (Refused, StepFailed):
+        raise
+    except Exception as exc:  # noqa: BLE001 - the daemon's error text is all there is
+        if "no space left" in str(exc).lower() or (isinstance(exc, OSError) and exc.errno == errno.ENOSPC):
+            raise StepFailed(
+                f"the disk holding {move.bind_source} is full: the restore stopped part-way; every archive and the old volume are kept. "
+                "Free space, then run the same command again (it completes the restore) or roll back"
+            ) from None
+        raise
+
+
+def counted(chunks: Iterator[bytes], progress: Any) -> Iterator[bytes]:
+    done = 0
+    for chunk in chunks:
+        done += len(chunk)
+        progress.update(done)
+        yield chunk
+
+
+def prepare_bind_folder(plan: Plan, move: PathMove) -> tuple[int, int]:
+    """Create the bind folder 0700 (no other local user may enter it while it fills) and return its (device, inode).
+
+    Checked again after the restore: a folder swapped for a link meanwhile is noticed."""
+    check_bind_target(plan, move)
+    if not os.path.lexists(move.bind_source):
+        os.makedirs(os.path.dirname(move.bind_source), exist_ok=True)
+        os.mkdir(move.bind_source, 0o700)
+    info = os.lstat(move.bind_source)
+    if not stat.S_ISDIR(info.st_mode):
+        raise Refused(f"the bind target {move.bind_source} is not a folder")
+    os.chmod(move.bind_source, 0o700)
+    return info.st_dev, info.st_ino
+
+
+def check_same_folder(move: PathMove, folder: tuple[int, int]) -> None:
+    info = os.lstat(move.bind_source)
+    if (info.st_dev, info.st_ino) != folder or not stat.S_ISDIR(info.st_mode):
+        raise StepFailed(f"the bind target {move.bind_source} was replaced while the restore wrote into it; not trusting what is there (the archives are kept)")
 
 
 def read_chunks(path: str, progress: Any) -> Iterator[bytes]:
@@ -557,12 +721,15 @@ def compare_restored(ctx: RunContext, helper: str, move: PathMove, entries: list
         if have is None:
             continue
         want_type = "file" if want.type == "hardlink" else want.type
+        want_mode = want.mode if want.type == "symlink" else want.mode & ~tarfilter.PRIVILEGE_BITS
         if want_type != have.type:
             problems.append(f"{name}: {want.type} in the archive, {have.type} on disk")
         elif want.type == "file" and want.size != have.size:
             problems.append(f"{name}: {want.size} bytes in the archive, {have.size} on disk")
-        elif want.type != "symlink" and want.mode != have.mode:
-            problems.append(f"{name}: mode {oct(want.mode)} in the archive, {oct(have.mode)} on disk")
+        elif want.type == "symlink" and have.linkname and want.linkname != have.linkname:
+            problems.append(f"{name}: link to {want.linkname!r} in the archive, to {have.linkname!r} on disk")
+        elif want.type != "symlink" and want_mode != have.mode:
+            problems.append(f"{name}: mode {oct(want_mode)} in the archive, {oct(have.mode)} on disk")
         if (want.uid, want.gid) != (have.uid, have.gid):
             owners += 1
     if owners:
@@ -570,27 +737,19 @@ def compare_restored(ctx: RunContext, helper: str, move: PathMove, entries: list
     return problems
 
 
+_KINDS = ((stat.S_ISDIR, "dir"), (stat.S_ISLNK, "symlink"), (stat.S_ISREG, "file"), (stat.S_ISFIFO, "fifo"), (stat.S_ISBLK, "blockdev"), (stat.S_ISCHR, "chardev"))
+
+
 def _walk(root: str) -> dict[str, Entry]:
+    """The restored tree as entries, by exact name (iterative, links read, never followed)."""
     out: dict[str, Entry] = {}
-
-    def entry(path: str, name: str) -> Entry:
-        st = os.lstat(path)
-        if stat.S_ISDIR(st.st_mode):
-            kind, size = "dir", 0
-        elif stat.S_ISLNK(st.st_mode):
-            kind, size = "symlink", 0
-        elif stat.S_ISREG(st.st_mode):
-            kind, size = "file", st.st_size
-        else:
-            kind, size = "other", 0
-        return Entry(name, kind, size, stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
-
-    out["."] = entry(root, ".")
-    for directory, dirs, files in os.walk(root):
-        for name in dirs + files:
-            full = os.path.join(directory, name)
-            rel = os.path.relpath(full, root).replace(os.sep, "/")
-            out[rel] = entry(full, rel)
+    base = os.fsencode(root)
+    for name, st in fstree.walk_tree(root):
+        kind = next((k for test, k in _KINDS if test(st.st_mode)), "other")
+        link = ""
+        if kind == "symlink":
+            link = os.readlink(os.path.join(base, name.encode("utf-8", "surrogateescape"))).decode("utf-8", "surrogateescape")
+        out[name] = Entry(name, kind, st.st_size if kind == "file" else 0, stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid, link)
     return out
 
 
