@@ -600,7 +600,7 @@ def restore_archive(
             progress.finish()
         top_entry = next((e for e in index.entries if e.name == top), None)
         if top_entry is not None:  # its real mode, now that the tree is complete (0700 while it filled)
-            _put(ctx, helper, move, [tarfilter.top_entry(top_entry, top, parent)])
+            _put(ctx, helper, move, tarfilter.top_entry(top_entry, top, parent))
         if folder is not None:
             check_same_folder(move, folder)
         problems = compare_restored(ctx, helper, move, index.entries)
