@@ -490,9 +490,14 @@ def step_verify_archives(ctx: RunContext, step: Step) -> dict[str, Any]:
             if note:
                 ctx.warn(note)
                 stripped.extend(found.stripped)
-            if ctx.engine.endpoint.local:
+            if ctx.engine.endpoint.local:  # the holes of sparse files are not written (see tarfilter.restore_stream)
                 parent = _existing_parent(move.bind_source)
-                space[parent] = space.get(parent, 0) + index.file_bytes
+                fd = os.open(path, os.O_RDONLY)
+                try:
+                    holes = tarfilter.hole_bytes(fd)
+                finally:
+                    os.close(fd)
+                space[parent] = space.get(parent, 0) + max(0, index.file_bytes - holes)
             checked += 1
     check_restore_space(space)
     summary = f"{checked} archive(s): sha256, entry count, init marker and entry types checked"
@@ -502,7 +507,7 @@ def step_verify_archives(ctx: RunContext, step: Step) -> dict[str, Any]:
 
 
 def check_restore_space(space: dict[str, int]) -> None:
-    """The daemon writes every byte of every file (a sparse file's holes too): measured on the archive, not estimated."""
+    """Measured on the archive, not estimated: every byte of every file, less the holes holdfast writes as holes."""
     by_device: dict[int, tuple[str, int]] = {}
     for parent, need in space.items():
         device = os.stat(parent).st_dev
@@ -511,7 +516,7 @@ def check_restore_space(space: dict[str, int]) -> None:
     for where, need in by_device.values():
         free = _free_bytes(where)
         if free is not None and free < need + 16 * 1024 * 1024:
-            raise Refused(f"not enough space to restore: {human_bytes(need)} of files (apparent size, holes included) to write on {where}, {human_bytes(free)} free; nothing was removed")
+            raise Refused(f"not enough space to restore: {human_bytes(need)} of files to write on {where}, {human_bytes(free)} free; nothing was removed")
 
 
 def step_remove(ctx: RunContext, step: Step) -> dict[str, Any]:
@@ -593,11 +598,18 @@ def restore_archive(
         parent = posixpath.dirname(move.mount_target.rstrip("/")) or "/"
         report = tarfilter.StreamReport()
         progress = ctx.console.progress(label, info.get("bytes"))
+        holes = os.open(path, os.O_RDONLY) if folder is not None else None  # sparse files: only a local engine's folder can be written directly
         try:
             with open(path, "rb") as handle:
-                _put(ctx, helper, move, counted(tarfilter.restore_stream(handle, top, parent, report), progress))
+                _put(ctx, helper, move, counted(tarfilter.restore_stream(handle, top, parent, report, holes_fd=holes), progress))
+            if holes is not None and report.deferred:
+                check_same_folder(move, folder)
+                for item in report.deferred:
+                    write_deferred(holes, move, item, top)
         finally:
             progress.finish()
+            if holes is not None:
+                os.close(holes)
         top_entry = next((e for e in index.entries if e.name == top), None)
         if top_entry is not None:  # its real mode, now that the tree is complete (0700 while it filled)
             _put(ctx, helper, move, tarfilter.top_entry(top_entry, top, parent))
@@ -624,11 +636,26 @@ def _put(ctx: RunContext, helper: str, move: PathMove, chunks: Any) -> None:
         raise
     except Exception as exc:  # noqa: BLE001 - the daemon's error text is all there is
         if "no space left" in str(exc).lower() or (isinstance(exc, OSError) and exc.errno == errno.ENOSPC):
-            raise StepFailed(
-                f"the disk holding {move.bind_source} is full: the restore stopped part-way; every archive and the old volume are kept. "
-                "Free space, then run the same command again (it completes the restore) or roll back"
-            ) from None
+            raise _disk_full(move) from None
         raise
+
+
+def _disk_full(move: PathMove) -> StepFailed:
+    return StepFailed(
+        f"the disk holding {move.bind_source} is full: the restore stopped part-way; every archive and the old volume are kept. "
+        "Free space, then run the same command again (it completes the restore) or roll back"
+    )
+
+
+def write_deferred(source: int, move: PathMove, item: tarfilter.Deferred, top: str) -> None:
+    """Write a sparse file's data ranges into the placeholder the daemon created (owner and mode are already right)."""
+    below = tarfilter.Deferred(item.name[len(top) + 1 :], item.offset, item.size, item.mtime)
+    try:
+        tarfilter.write_sparse(source, move.bind_source, below)
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise _disk_full(move) from None
+        raise StepFailed(f"writing the sparse file {item.name!r} into {move.bind_source} failed: {exc}; every archive is kept") from None
 
 
 def counted(chunks: Iterator[bytes], progress: Any) -> Iterator[bytes]:

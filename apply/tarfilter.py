@@ -27,6 +27,7 @@ its "breakout" check half-way through; modes sanitised; the top folder kept at
 
 from __future__ import annotations
 
+import os
 import posixpath
 import tarfile
 from collections.abc import Iterable, Iterator
@@ -134,15 +135,62 @@ def _kind(info: tarfile.TarInfo) -> str:
     return _KINDS.get(info.type, "other")
 
 
+@dataclass(frozen=True)
+class Deferred:
+    """A sparse file sent as an empty placeholder; holdfast writes its data ranges itself."""
+
+    name: str  # as in the archive (`data/x`)
+    offset: int  # of its data in the archive file
+    size: int
+    mtime: int
+
+
 @dataclass
 class StreamReport:
     entries: int = 0
     stripped: list[str] = field(default_factory=list)
+    deferred: list[Deferred] = field(default_factory=list)
 
 
-def restore_stream(handle: BinaryIO, top: str, prefix: str, report: StreamReport, top_mode: int | None = 0o700) -> Iterator[bytes]:
+SPARSE_MIN = 1024 * 1024  # smaller files are sent whole
+
+
+def has_hole(fd: int, start: int, end: int) -> bool:
+    """The archive file has a hole (zeros never written, see HoleWriter) between `start` and `end`."""
+    try:
+        return os.lseek(fd, start, os.SEEK_HOLE) < end
+    except OSError:  # no SEEK_HOLE on this file system
+        return False
+
+
+def hole_bytes(fd: int) -> int:
+    """Bytes of the archive file that are holes (what a sparse-aware restore does not write)."""
+    size = os.fstat(fd).st_size
+    position = total = 0
+    try:
+        while position < size:
+            hole = os.lseek(fd, position, os.SEEK_HOLE)
+            if hole >= size:
+                break
+            try:
+                data = os.lseek(fd, hole, os.SEEK_DATA)
+            except OSError:  # ENXIO: a hole up to the end
+                data = size
+            total += data - hole
+            position = data
+    except OSError:
+        return 0
+    return total
+
+
+def restore_stream(
+    handle: BinaryIO, top: str, prefix: str, report: StreamReport, top_mode: int | None = 0o700, holes_fd: int | None = None
+) -> Iterator[bytes]:
     """A sanitised copy of the archive in `handle`, entries renamed from `top/...` to `prefix/top/...`.
 
+    `holes_fd`: another descriptor of the same archive file (its offset is moved by hole
+    queries, so not `handle`'s). Given, a file of at least 1 MiB whose data holds a hole is sent as an empty placeholder (listed in `report.deferred`), because the daemon
+    would write every zero of it; the caller then writes only its data ranges.
     Raises `Refused` on the first entry that `check_entries` would refuse (the archive
     was checked before; this is the second line of defence)."""
     tar = tarfile.open(fileobj=handle, mode="r:", encoding="utf-8", errors="surrogateescape")
@@ -181,13 +229,18 @@ def restore_stream(handle: BinaryIO, top: str, prefix: str, report: StreamReport
             if not inside(target, top) or target not in files:
                 raise Refused(f"the hard link {name!r} points at {info.linkname!r}, not at an earlier file of {top}/; not restoring it")
             out.linkname = full(target)
+        send = 0
         if kind == "file":
-            out.size = info.size
             files.add(name)
+            send = info.size
+            if holes_fd is not None and info.size >= SPARSE_MIN and has_hole(holes_fd, info.offset_data, info.offset_data + info.size):
+                report.deferred.append(Deferred(name, info.offset_data, info.size, int(info.mtime)))
+                send = 0
+            out.size = send
         yield out.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
         report.entries += 1
-        if kind == "file" and info.size:
-            yield from _data(handle, info.offset_data, info.size)
+        if send:
+            yield from _data(handle, info.offset_data, send)
     yield b"\0" * (tarfile.BLOCKSIZE * 2)
 
 
@@ -213,3 +266,53 @@ def top_entry(entry: Entry, top: str, prefix: str) -> bytes:
     info.mode = entry.mode & ~PRIVILEGE_BITS & 0o7777
     info.uid, info.gid = entry.uid, entry.gid
     return info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape") + b"\0" * (tarfile.BLOCKSIZE * 2)
+
+
+# ------------------------------------------------------------- sparse files
+def open_below(root: str, name: str) -> int:
+    """Open the regular file `name` (relative, `/`-separated) under `root` for writing, following no link
+    at any level (every folder is opened with O_NOFOLLOW relative to the one before)."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+    fd = os.open(root, flags)
+    try:
+        parts = name.encode("utf-8", "surrogateescape").split(b"/")
+        for part in parts[:-1]:
+            child = os.open(part, flags, dir_fd=fd)
+            os.close(fd)
+            fd = child
+        target = os.open(parts[-1], os.O_WRONLY | os.O_NOFOLLOW, dir_fd=fd)
+    finally:
+        os.close(fd)
+    info = os.fstat(target)
+    if not (info.st_mode & 0o170000 == 0o100000):
+        os.close(target)
+        raise OSError(f"{name} is not a regular file")
+    return target
+
+
+def write_sparse(source: int, root: str, item: Deferred) -> None:
+    """Copy only the data ranges of a deferred file from the archive (descriptor `source`) into its placeholder under `root`."""
+    fd = open_below(root, item.name)
+    try:
+        start, end = item.offset, item.offset + item.size
+        position = start
+        while position < end:
+            try:
+                data = os.lseek(source, position, os.SEEK_DATA)
+            except OSError:
+                break  # only holes remain
+            if data >= end:
+                break
+            hole = min(os.lseek(source, data, os.SEEK_HOLE), end)
+            while data < hole:
+                block = os.pread(source, min(CHUNK, hole - data), data)
+                if not block:
+                    raise OSError(f"the archive ends inside {item.name}")
+                os.pwrite(fd, block, data - start)
+                data += len(block)
+            position = hole
+        os.ftruncate(fd, item.size)
+        os.fsync(fd)
+        os.utime(fd, (item.mtime, item.mtime))
+    finally:
+        os.close(fd)

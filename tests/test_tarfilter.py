@@ -139,3 +139,49 @@ def test_tar_index_keeps_backslashes_and_kinds(tmp_path):
     with open(path, "rb") as handle:
         kinds = {e.name: e.type for e in index_file(handle).entries}
     assert kinds == {"data": "dir", "data/a\\b": "file", "data/f": "fifo", "data/c": "chardev"}
+
+
+def test_sparse_files_are_deferred_and_written_with_holes(tmp_path):
+    """A file whose zeros are holes in the (HoleWriter-written) archive is sent empty, then its data ranges written directly."""
+    from holdfast.apply.steps import HoleWriter
+
+    content = b"start" + bytes(32 * 1024 * 1024) + b"END"
+    blob = build([member("data", tarfile.DIRTYPE), member("data/sub", tarfile.DIRTYPE), member("data/sub/sparse", data=content), member("data/small", data=b"x")])
+    archive = tmp_path / "a.tar"
+    fd = os.open(archive, os.O_WRONLY | os.O_CREAT, 0o600)
+    writer = HoleWriter(fd)
+    writer.write(blob)
+    writer.close()
+    os.close(fd)
+    holes = os.open(archive, os.O_RDONLY)
+    try:
+        assert tarfilter.hole_bytes(holes) > 30 * 1024 * 1024
+        report = tarfilter.StreamReport()
+        with open(archive, "rb") as handle:
+            stream = b"".join(tarfilter.restore_stream(handle, "data", "/", report, holes_fd=holes))
+        assert len(stream) < 64 * 1024, "the zeros are not streamed"
+        assert [d.name for d in report.deferred] == ["data/sub/sparse"]
+        root = tmp_path / "restored"
+        (root / "sub").mkdir(parents=True)
+        (root / "sub" / "sparse").write_bytes(b"")  # the placeholder the daemon creates
+        item = report.deferred[0]
+        tarfilter.write_sparse(holes, str(root), tarfilter.Deferred("sub/sparse", item.offset, item.size, item.mtime))
+    finally:
+        os.close(holes)
+    assert (root / "sub" / "sparse").read_bytes() == content
+    assert os.stat(root / "sub" / "sparse").st_blocks * 512 < 4 * 1024 * 1024
+
+
+def test_sparse_write_follows_no_link(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "victim").write_text("precious")
+    root = tmp_path / "restored"
+    root.mkdir()
+    (root / "sub").symlink_to(outside)
+    with pytest.raises(OSError):
+        tarfilter.open_below(str(root), "sub/victim")
+    (root / "f").symlink_to(outside / "victim")
+    with pytest.raises(OSError):
+        tarfilter.open_below(str(root), "f")
+    assert (outside / "victim").read_text() == "precious"
