@@ -615,6 +615,7 @@ def restore_archive(
             _put(ctx, helper, move, tarfilter.top_entry(top_entry, top, parent))
         if folder is not None:
             check_same_folder(move, folder)
+            note_readable(ctx, move, top_entry)
         problems = compare_restored(ctx, helper, move, index.entries)
         if problems:
             raise StepFailed(f"the restored tree in {move.bind_source} differs from the archive: " + "; ".join(problems[:5]))
@@ -679,6 +680,16 @@ def prepare_bind_folder(plan: Plan, move: PathMove) -> tuple[int, int]:
         raise Refused(f"the bind target {move.bind_source} is not a folder")
     os.chmod(move.bind_source, 0o700)
     return info.st_dev, info.st_ino
+
+
+def note_readable(ctx: RunContext, move: PathMove, top: Entry | None) -> None:
+    """The bind folder keeps the container's mode (the server needs it); say so when that lets every local user in."""
+    parent = os.path.dirname(move.bind_source.rstrip("/"))
+    if top is not None and top.mode & 0o005 and os.stat(parent).st_mode & 0o001:
+        ctx.warn(
+            f"{move.bind_source} has mode {top.mode & 0o777:04o} as in the container, inside a folder every local user may enter: "
+            f"they can read the data. If they should not: chmod o-rwx {move.bind_source}"
+        )
 
 
 def check_same_folder(move: PathMove, folder: tuple[int, int]) -> None:

@@ -250,6 +250,8 @@ def test_hostile_tree_is_restored_without_privileges(images, engine, compose_fla
         redis, pg = Path(redis_move.bind_source), Path(db_move.bind_source)
         assert redis.parent == pg.parent == project.dir / "data"
         assert privileged_or_devices(redis) == [] and privileged_or_devices(pg) == []
+        assert stat.S_IMODE(os.lstat(redis).st_mode) == 0o755 and stat.S_IMODE(os.lstat(pg).st_mode) == 0o700, "final modes: the container's own"
+        assert "they can read the data" in out and "chmod o-rwx" in out
         assert stat.S_IMODE(os.lstat(redis / "suid").st_mode) == 0o755
         assert stat.S_IMODE(os.lstat(redis / "sgdir").st_mode) == 0o775
         assert os.readlink(redis / "rel-escape") == "../../../../../../../etc/shadow"
@@ -357,7 +359,7 @@ def small_disk(tmp_path):
 def test_disk_full_during_archive_and_during_restore(images, engine, small_disk):
     project = start(small_disk, ["docker", "compose"], ("redis",))
     try:
-        project.exec("redis", "head -c 8388608 /dev/urandom > /data/blob")
+        project.exec("redis", "head -c 8388608 /dev/urandom > /data/blob; d=/data/deep; i=0; while [ $i -lt 1200 ]; do d=$d/d; i=$((i+1)); done; mkdir -p $d && echo bottom > $d/f")
         blob = hashlib.sha256(run(["docker", "exec", project.container("redis"), "cat", "/data/blob"]).stdout).hexdigest()
         plan = make_plan(project, engine)
         backup = project.dir / "backup"
@@ -382,6 +384,7 @@ def test_disk_full_during_archive_and_during_restore(images, engine, small_disk)
         bind = Path(plan.services[0].moves[0].bind_source)
         assert privileged_or_devices(bind) == []
         assert hashlib.sha256((bind / "blob").read_bytes()).hexdigest() == blob
+        assert (bind / ("deep" + "/d" * DEEP) / "f").read_text() == "bottom\n", "a 1,200-deep tree survives a resumed restore"
         assert_backups_kept(plan, backup)
         project.assert_data()
     finally:
