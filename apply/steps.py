@@ -698,6 +698,17 @@ def check_same_folder(move: PathMove, folder: tuple[int, int]) -> None:
         raise StepFailed(f"the bind target {move.bind_source} was replaced while the restore wrote into it; not trusting what is there (the archives are kept)")
 
 
+def put_back(engine: Any, container_id: str, move: PathMove, path: str, progress: Any) -> None:
+    """A rollback's restore into the ORIGINAL volume: the archive as it was (modes untouched, it goes back under
+    the Docker data root), entries renamed to their full path and unpacked at `/`, because the daemon aborts
+    on a relative link that leaves the folder it unpacks into (`data/x -> ../../../etc` is legal data)."""
+    top = posixpath.basename(move.mount_target.rstrip("/")) or "."
+    parent = posixpath.dirname(move.mount_target.rstrip("/")) or "/"
+    with open(path, "rb") as handle:
+        stream = tarfilter.restore_stream(handle, top, parent, tarfilter.StreamReport(), top_mode=None, strip=False)
+        engine.put_archive(container_id, "/", counted(stream, progress))
+
+
 def read_chunks(path: str, progress: Any) -> Iterator[bytes]:
     done = 0
     with open(path, "rb") as handle:

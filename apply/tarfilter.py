@@ -184,13 +184,21 @@ def hole_bytes(fd: int) -> int:
 
 
 def restore_stream(
-    handle: BinaryIO, top: str, prefix: str, report: StreamReport, top_mode: int | None = 0o700, holes_fd: int | None = None
+    handle: BinaryIO,
+    top: str,
+    prefix: str,
+    report: StreamReport,
+    top_mode: int | None = 0o700,
+    holes_fd: int | None = None,
+    strip: bool = True,
 ) -> Iterator[bytes]:
     """A sanitised copy of the archive in `handle`, entries renamed from `top/...` to `prefix/top/...`.
 
     `holes_fd`: another descriptor of the same archive file (its offset is moved by hole
     queries, so not `handle`'s). Given, a file of at least 1 MiB whose data holds a hole is sent as an empty placeholder (listed in `report.deferred`), because the daemon
     would write every zero of it; the caller then writes only its data ranges.
+    `strip=False` keeps setuid/setgid bits: only for a rollback into the container's own
+    volume, under the Docker data root, where the data lived before.
     Raises `Refused` on the first entry that `check_entries` would refuse (the archive
     was checked before; this is the second line of defence)."""
     tar = tarfile.open(fileobj=handle, mode="r:", encoding="utf-8", errors="surrogateescape")
@@ -216,7 +224,7 @@ def restore_stream(
         out.uid, out.gid, out.uname, out.gname = info.uid, info.gid, info.uname, info.gname
         out.mtime = info.mtime
         mode = info.mode & 0o7777
-        if kind != "symlink" and mode & PRIVILEGE_BITS:
+        if strip and kind != "symlink" and mode & PRIVILEGE_BITS:
             mode &= ~PRIVILEGE_BITS
             report.stripped.append(name)
         if name == top and kind == "dir" and top_mode is not None:

@@ -185,3 +185,16 @@ def test_sparse_write_follows_no_link(tmp_path):
     with pytest.raises(OSError):
         tarfilter.open_below(str(root), "f")
     assert (outside / "victim").read_text() == "precious"
+
+
+def test_rollback_stream_keeps_modes_and_renames(tmp_path):
+    """Back into the original volume (strip=False, top_mode=None): as archived, only renamed to full paths."""
+    path = tmp_path / "rb.tar"
+    path.write_bytes(build(hostile()))
+    report = tarfilter.StreamReport()
+    with open(path, "rb") as handle:
+        out = b"".join(tarfilter.restore_stream(handle, "data", "/var/lib/postgresql", report, top_mode=None, strip=False))
+    with tarfile.open(fileobj=io.BytesIO(out)) as tar:
+        modes = {m.name: m.mode for m in tar.getmembers()}
+    assert modes["var/lib/postgresql/data"] == 0o755 and modes["var/lib/postgresql/data/suid"] == 0o4755
+    assert report.stripped == []
