@@ -761,9 +761,9 @@ def compare_restored(ctx: RunContext, helper: str, move: PathMove, entries: list
     missing = sorted(set(expected) - set(actual))
     extra = sorted(set(actual) - set(expected))
     if missing:
-        problems.append(f"{len(missing)} missing (e.g. {', '.join(missing[:3])})")
+        problems.append(f"{len(missing)} missing (e.g. {', '.join(tarfilter.shown(n) for n in missing[:3])})")
     if extra:
-        problems.append(f"{len(extra)} unexpected (e.g. {', '.join(extra[:3])})")
+        problems.append(f"{len(extra)} unexpected (e.g. {', '.join(tarfilter.shown(n) for n in extra[:3])})")
     owners = 0
     for name, want in expected.items():
         have = actual.get(name)
@@ -772,13 +772,13 @@ def compare_restored(ctx: RunContext, helper: str, move: PathMove, entries: list
         want_type = "file" if want.type == "hardlink" else want.type
         want_mode = want.mode if want.type == "symlink" else want.mode & ~tarfilter.PRIVILEGE_BITS
         if want_type != have.type:
-            problems.append(f"{name}: {want.type} in the archive, {have.type} on disk")
+            problems.append(f"{tarfilter.shown(name)}: {want.type} in the archive, {have.type} on disk")
         elif want.type == "file" and want.size != have.size:
-            problems.append(f"{name}: {want.size} bytes in the archive, {have.size} on disk")
+            problems.append(f"{tarfilter.shown(name)}: {want.size} bytes in the archive, {have.size} on disk")
         elif want.type == "symlink" and have.linkname and want.linkname != have.linkname:
-            problems.append(f"{name}: link to {want.linkname!r} in the archive, to {have.linkname!r} on disk")
+            problems.append(f"{tarfilter.shown(name)}: link to {want.linkname!r} in the archive, to {have.linkname!r} on disk")
         elif want.type != "symlink" and want_mode != have.mode:
-            problems.append(f"{name}: mode {oct(want_mode)} in the archive, {oct(have.mode)} on disk")
+            problems.append(f"{tarfilter.shown(name)}: mode {oct(want_mode)} in the archive, {oct(have.mode)} on disk")
         if (want.uid, want.gid) != (have.uid, have.gid):
             owners += 1
     if owners:

@@ -69,9 +69,14 @@ class Findings:
         return f"{where}: removed the setuid/setgid bit from {len(self.stripped)} entr(ies) ({_some(self.stripped)}); they are restored without it"
 
 
+def shown(name: str) -> str:
+    """A name from the data as it may be printed: newlines, escape bytes and invalid UTF-8 spelled out, never sent to the terminal."""
+    return repr(name)[1:-1]
+
+
 def _some(names: list[str]) -> str:
-    shown = ", ".join(repr(n)[1:-1] for n in names[:SHOWN])
-    return shown + (", ..." if len(names) > SHOWN else "")
+    text = ", ".join(shown(n) for n in names[:SHOWN])
+    return text + (", ..." if len(names) > SHOWN else "")
 
 
 def inside(name: str, top: str) -> bool:

@@ -135,3 +135,39 @@ def test_hole_writer_keeps_zeros_as_holes_and_bytes_exact(tmp_path):
         os.close(fd)
     assert path.read_bytes() == data
     assert os.stat(path).st_blocks * 512 < 1024 * 1024
+
+
+def test_a_failed_archive_leaves_no_part_file(tmp_path):
+    """The disk fills mid-stream: the `.part` is removed before the step fails (the executor then restarts the database)."""
+    import errno
+    import io
+    from types import SimpleNamespace
+
+    from holdfast.apply.console import Console
+    from holdfast.apply.errors import StepFailed
+    from holdfast.apply.steps import write_archive
+
+    class Filling:
+        def get_archive(self, cid, path):
+            yield bytes(512)  # one end-of-archive block: the stream stops before its second
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    backup = tmp_path / "backup"
+    ctx = SimpleNamespace(
+        backup_dir=str(backup),
+        plan=SimpleNamespace(project=SimpleNamespace(directory=str(tmp_path))),
+        console=Console(out=io.StringIO(), err=io.StringIO(), interactive=False),
+        engine=Filling(),
+    )
+    move = SimpleNamespace(mount_target="/data", size_bytes=2 << 20)
+    with pytest.raises(StepFailed, match="is full"):
+        write_archive(ctx, "cid", move, str(backup / "redis" / "data.tar"), "archive redis:/data")
+    assert sorted(p.name for p in backup.rglob("*")) == ["redis"]
+    assert stat.S_IMODE(os.lstat(backup).st_mode) == stat.S_IMODE(os.lstat(backup / "redis").st_mode) == 0o700
+
+
+def test_names_are_printed_escaped():
+    from holdfast.apply.tarfilter import shown
+
+    assert shown("esc\x1b[31mred\nx") == "esc\\x1b[31mred\\nx"
+    assert shown(b"bad\xff".decode("utf-8", "surrogateescape")) == "bad\\udcff"
