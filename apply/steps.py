@@ -678,7 +678,9 @@ def prepare_bind_folder(plan: Plan, move: PathMove) -> tuple[int, int]:
     info = os.lstat(move.bind_source)
     if not stat.S_ISDIR(info.st_mode):
         raise Refused(f"the bind target {move.bind_source} is not a folder")
-    os.chmod(move.bind_source, 0o700)
+    if info.st_uid != os.geteuid():  # an empty folder someone else made: theirs no more while it fills
+        os.chown(move.bind_source, os.geteuid(), os.getegid(), follow_symlinks=False)
+    os.chmod(move.bind_source, 0o700, follow_symlinks=False)
     return info.st_dev, info.st_ino
 
 
