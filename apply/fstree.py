@@ -116,3 +116,40 @@ def private_dir(path: str, what: str) -> None:
 def open_new_file(path: str) -> int:
     """Open `path` for writing (created 0600, truncated), never through a symbolic link."""
     return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), 0o600)
+
+
+HOLE = 64 * 1024
+ZEROS = bytes(HOLE)
+
+class HoleWriter:
+    """Writes a stream to a file descriptor, seeking over whole aligned 64 KiB blocks of zeros."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+        self.pending = bytearray()
+
+    def write(self, data: bytes) -> None:
+        self.pending += data
+        if len(self.pending) < HOLE:
+            return
+        whole = len(self.pending) - len(self.pending) % HOLE
+        view = memoryview(self.pending)
+        for start in range(0, whole, HOLE):
+            self._block(view[start : start + HOLE])
+        view.release()
+        del self.pending[:whole]
+
+    def _block(self, block: memoryview) -> None:
+        if len(block) == HOLE and block == ZEROS:
+            os.lseek(self.fd, HOLE, os.SEEK_CUR)
+        else:
+            while block:
+                written = os.write(self.fd, block)
+                block = block[written:]
+
+    def close(self) -> None:
+        if self.pending:
+            self._block(memoryview(bytes(self.pending)))
+            self.pending.clear()
+        end = os.lseek(self.fd, 0, os.SEEK_CUR)
+        os.ftruncate(self.fd, end)  # a trailing hole still counts in the size

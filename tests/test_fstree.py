@@ -10,7 +10,8 @@ import sys
 import pytest
 from holdfast.apply import fstree
 from holdfast.apply.errors import Refused
-from holdfast.apply.steps import HoleWriter, _walk, bind_is_empty_locally, clear_empty_folders
+from holdfast.apply.fstree import HoleWriter
+from holdfast.apply.restore import _walk, bind_is_empty_locally, clear_empty_folders
 
 DEPTH = 1200
 BAD = b"bad\xff\xfe"
@@ -145,7 +146,7 @@ def test_a_failed_archive_leaves_no_part_file(tmp_path):
 
     from holdfast.apply.console import Console
     from holdfast.apply.errors import StepFailed
-    from holdfast.apply.steps import write_archive
+    from holdfast.apply.restore import write_archive
 
     class Filling:
         def get_archive(self, cid, path):

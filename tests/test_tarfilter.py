@@ -143,7 +143,7 @@ def test_tar_index_keeps_backslashes_and_kinds(tmp_path):
 
 def test_sparse_files_are_deferred_and_written_with_holes(tmp_path):
     """A file whose zeros are holes in the (HoleWriter-written) archive is sent empty, then its data ranges written directly."""
-    from holdfast.apply.steps import HoleWriter
+    from holdfast.apply.fstree import HoleWriter
 
     content = b"start" + bytes(32 * 1024 * 1024) + b"END"
     blob = build([member("data", tarfile.DIRTYPE), member("data/sub", tarfile.DIRTYPE), member("data/sub/sparse", data=content), member("data/small", data=b"x")])

@@ -21,7 +21,6 @@ import hashlib
 import io
 import json
 import os
-import shutil
 import stat
 import subprocess
 import uuid
