@@ -101,12 +101,11 @@ def storage_of(mount: MountFact | None) -> str:
 def data_size(engine: Any, facts: ContainerFacts, path: str) -> int | None:
     """Bytes under `path`: `du` inside a running container, else the volume's size, else the writable layer's."""
     if facts.running:
-        try:
-            code, out = engine.exec(facts.id, ["du", "-sk", path])
-            if code == 0 and out.split():
-                return int(out.split()[0]) * 1024
-        except Exception:  # noqa: BLE001, S110 - size is informative: try the next source
-            pass
+        from holdfast.apply.probes import planned_size
+
+        size = planned_size(engine, facts.id, path)  # the larger of apparent and allocated size
+        if size is not None:
+            return size
     mount = facts.covering_mount(path)
     if mount is not None and mount.type == "volume":
         return engine.volume_size(mount.name)

@@ -335,3 +335,39 @@ def wait_ready(
         if clock() >= deadline:
             raise ProbeError(f"not ready after {timeout:.0f}s: {last}")
         sleep(interval)
+
+
+# ------------------------------------------------------------------- sizing
+def _first_number(text: str) -> int | None:
+    head = text.split()[0] if text.split() else ""
+    return int(head) if head.isdigit() else None
+
+
+def data_sizes(engine: Any, container_id: str, path: str) -> tuple[int | None, int | None]:
+    """(apparent bytes, allocated bytes) under `path`, measured inside a running container.
+
+    They differ both ways: a sparse file's apparent size is far larger than what it
+    allocates (and the restore writes every byte of it), while many small files allocate
+    more than their length. GNU `du` gives both; busybox has no apparent size, so the
+    lengths are summed with `find ... -exec stat`. A value that cannot be read is None."""
+    apparent = allocated = None
+    try:
+        code, out = engine.exec(container_id, ["du", "-sk", path])
+        if code == 0 and _first_number(out) is not None:
+            allocated = int(_first_number(out) or 0) * 1024
+        code, out = engine.exec(container_id, ["du", "-sb", path])
+        if code == 0 and _first_number(out) is not None:
+            apparent = _first_number(out)
+        else:
+            code, out = engine.exec(container_id, ["find", path, "-xdev", "-type", "f", "-exec", "stat", "-c", "%s", "{}", "+"])
+            if code == 0:
+                apparent = sum(int(line) for line in out.split() if line.isdigit())
+    except Exception:  # noqa: BLE001 - sizing is an estimate; the archive is measured again before anything is removed
+        pass
+    return apparent, allocated
+
+
+def planned_size(engine: Any, container_id: str, path: str) -> int | None:
+    """The larger of the apparent and the allocated size (None when neither could be read)."""
+    known = [size for size in data_sizes(engine, container_id, path) if size is not None]
+    return max(known) if known else None

@@ -15,21 +15,34 @@ fingerprint matches.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import posixpath
-import stat
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from holdfast.apply import probes
+from holdfast.apply import probes, tarfilter
 from holdfast.apply.console import Console, human_bytes
 from holdfast.apply.errors import PlanInvalid, Refused, StepFailed
-from holdfast.apply.journal import Journal, fsync_dir
+from holdfast.apply.journal import Journal
 from holdfast.apply.plan import PathMove, Plan, ServicePlan, Step, sha256_file
-from holdfast.apply.tarindex import Entry, TarIndex, index_file
+from holdfast.apply.restore import (  # noqa: F401 - read_chunks: used by the executor
+    _empty_dataset,
+    _existing_parent,
+    _free_bytes,
+    bind_is_empty_locally,
+    check_backup_dir,
+    check_bind_target,
+    check_restore_space,
+    keep_aside,
+    marker_names,
+    marker_present,
+    read_chunks,
+    restore_archive,
+    write_archive,
+)
+from holdfast.apply.tarindex import index_file
 from holdfast.mounts import normalise_path
 
 CHUNK = 1024 * 1024
@@ -108,29 +121,6 @@ def check_files_current(plan: Plan, patched: bool | None) -> None:
             )
 
 
-def bind_is_empty_locally(path: str) -> bool:
-    """Missing, empty, or holding only empty folders: the mountpoint a shadowing volume left in an old
-    parent bind (HF105: `./pg:/var/lib/postgresql` leaves `./pg/data/`). Empty folders hold no data."""
-    if not os.path.exists(path):
-        return True
-    if not os.path.isdir(path) or os.path.islink(path):
-        return False
-    for _directory, _dirs, files in os.walk(path):
-        if files:
-            return False
-    return all(not os.path.islink(os.path.join(d, name)) for d, dirs, _f in os.walk(path) for name in dirs)
-
-
-def clear_empty_folders(path: str) -> list[str]:
-    """Remove the empty folders inside `path` (bottom-up, `rmdir` only: it cannot delete data)."""
-    removed = []
-    for directory, dirs, _files in os.walk(path, topdown=False):
-        for name in dirs:
-            os.rmdir(os.path.join(directory, name))
-            removed.append(os.path.relpath(os.path.join(directory, name), path))
-    return removed
-
-
 def _image_ok(ctx: RunContext, service: ServicePlan) -> None:
     """The exact image must be local and the reference Compose will use must resolve to it (nothing is pulled)."""
     if ctx.engine.image_id(service.container.image_id) is None:
@@ -163,12 +153,14 @@ def step_preflight(ctx: RunContext, step: Step) -> dict[str, Any]:
             raise PlanInvalid(f"stale plan: service {service.name} has other containers now ({', '.join(c.name for c in current)}); make a new plan")
         _image_ok(ctx, service)
         for move in service.moves:
+            if ctx.engine.endpoint.local:
+                check_bind_target(plan, move)
             if ctx.engine.endpoint.local and not bind_is_empty_locally(move.bind_source):
                 raise Refused(f"the bind target {move.bind_source} is not empty; holdfast restores only into an empty folder (move it aside)")
     if ctx.compose is None:
         raise Refused("neither `docker compose` nor `docker-compose` runs on this machine; install one (the project's containers must be recreated by Compose)")
     need = sum(s.size_bytes for s in plan.services)
-    os.makedirs(ctx.backup_dir, exist_ok=True)
+    check_backup_dir(ctx)
     free = _free_bytes(ctx.backup_dir)
     if free is not None and need and free < need * 1.1 + 64 * 1024 * 1024:
         raise Refused(f"not enough space for the archives in {ctx.backup_dir}: {human_bytes(free)} free, about {human_bytes(need)} needed; use --backup-dir")
@@ -180,23 +172,6 @@ def step_preflight(ctx: RunContext, step: Step) -> dict[str, Any]:
                 if free is not None and move.size_bytes and free < move.size_bytes * 1.1:
                     raise Refused(f"not enough space for {move.bind_source}: {human_bytes(free)} free on {parent}, {human_bytes(move.size_bytes)} needed")
     return {"summary": f"plan current; {ctx.compose.cli.display} {ctx.compose.cli.version}; {human_bytes(need)} to move", "compose": ctx.compose.cli.display}
-
-
-def _existing_parent(path: str) -> str:
-    while path and not os.path.exists(path):
-        parent = os.path.dirname(path)
-        if parent == path:
-            break
-        path = parent
-    return path or "/"
-
-
-def _free_bytes(path: str) -> int | None:
-    try:
-        st = os.statvfs(path)
-    except (OSError, AttributeError):
-        return None
-    return st.f_bavail * st.f_frsize
 
 
 def _fingerprint(ctx: RunContext, service: ServicePlan, facts: Any) -> dict[str, Any]:
@@ -304,50 +279,6 @@ def step_archive(ctx: RunContext, step: Step) -> dict[str, Any]:
     return {"archives": archives, "summary": summary}
 
 
-def keep_aside(path: str) -> None:
-    """An archive from an earlier attempt is a backup too: rename it (`.tar` -> `.1.tar`), never overwrite it."""
-    if not os.path.exists(path):
-        return
-    stem = path.removesuffix(".tar")
-    number = 1
-    while os.path.exists(f"{stem}.{number}.tar"):
-        number += 1
-    os.replace(path, f"{stem}.{number}.tar")
-    if os.path.exists(path + ".sha256"):
-        os.replace(path + ".sha256", f"{stem}.{number}.tar.sha256")
-
-
-def write_archive(ctx: RunContext, container_id: str, move: PathMove, path: str, label: str) -> dict[str, Any]:
-    """Stream the path out of the container to `path` (via .part), hashing and indexing on the way."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    part = path + ".part"
-    digest = hashlib.sha256()
-    index = TarIndex(keep_entries=False)
-    total = 0
-    progress = ctx.console.progress(label, move.size_bytes)
-    try:
-        with open(part, "wb") as handle:
-            for chunk in ctx.engine.get_archive(container_id, move.mount_target):
-                handle.write(chunk)
-                digest.update(chunk)
-                index.feed(chunk)
-                total += len(chunk)
-                progress.update(total)
-            handle.flush()
-            os.fsync(handle.fileno())
-    finally:
-        progress.finish()
-    if not index.complete:
-        raise StepFailed(f"the archive of {move.mount_target} is incomplete ({total} bytes, no end-of-archive marker); the engine stopped streaming")
-    os.replace(part, path)
-    with open(path + ".sha256", "w", encoding="utf-8") as handle:
-        handle.write(f"{digest.hexdigest()}  {os.path.basename(path)}\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    fsync_dir(os.path.dirname(path))
-    return {"file": os.path.relpath(path, ctx.backup_dir), "sha256": digest.hexdigest(), "bytes": total, "entries": index.count, "file_bytes": index.file_bytes}
-
-
 def archived(ctx: RunContext, service: ServicePlan, move: PathMove) -> dict[str, Any]:
     info = ((ctx.results.get(f"archive:{service.name}") or {}).get("archives") or {}).get(move.mount_target)
     if info is None:
@@ -357,30 +288,15 @@ def archived(ctx: RunContext, service: ServicePlan, move: PathMove) -> dict[str,
     return info
 
 
-def marker_names(move: PathMove) -> list[str]:
-    """Init markers as archive entry names (`data/PG_VERSION`)."""
-    top = posixpath.basename(move.mount_target.rstrip("/")) or "."
-    return [normalise_path(posixpath.join(top, m)) for m in move.markers]
-
-
-def marker_present(engine: Any, container_id: str, move: PathMove) -> bool:
-    """Any of the init markers exists at the data path, as the container sees it (no markers known: True)."""
-    return not move.markers or any(engine.stat(container_id, posixpath.join(move.mount_target, m)) is not None for m in move.markers)
-
-
-def _empty_dataset(fp: dict[str, Any] | None) -> bool:
-    """A fingerprint that says there is nothing to lose (a redis with no keys writes no dump)."""
-    if not fp:
-        return False
-    data = fp.get("data") or {}
-    if fp.get("kind") == "redis":
-        return sum(d.get("keys", 0) for d in data.get("dbs", {}).values()) == 0
-    return False
-
-
 def step_verify_archives(ctx: RunContext, step: Step) -> dict[str, Any]:
+    """Each archive is whole, is the data directory, and holds nothing the host must not receive.
+
+    The last step before anything is removed: a device node, an entry leaving the tree or
+    too little space for the restore stops the apply HERE, with the containers as they were."""
     checked = 0
     fingerprints = ctx.fingerprints()
+    stripped: list[str] = []
+    space: dict[str, int] = {}  # existing parent of a bind target -> bytes the restore writes there
     for service in ctx.plan.services:
         for move in service.moves:
             info = archived(ctx, service, move)
@@ -405,8 +321,26 @@ def step_verify_archives(ctx: RunContext, step: Step) -> dict[str, Any]:
                         f"{path}: none of the init markers ({', '.join(move.markers)}) is in the archive: this is not the data directory "
                         f"{service.title} uses, or it was never initialised"
                     )
+            found = tarfilter.check_entries(index.entries, top)
+            tarfilter.refuse_if_needed(found, f"{service.name}:{move.mount_target}", ctx.backup_dir)
+            note = found.stripped_note(f"{service.name}:{move.mount_target}")
+            if note:
+                ctx.warn(note)
+                stripped.extend(found.stripped)
+            if ctx.engine.endpoint.local:  # the holes of sparse files are not written (see tarfilter.restore_stream)
+                parent = _existing_parent(move.bind_source)
+                fd = os.open(path, os.O_RDONLY)
+                try:
+                    holes = tarfilter.hole_bytes(fd)
+                finally:
+                    os.close(fd)
+                space[parent] = space.get(parent, 0) + max(0, index.file_bytes - holes)
             checked += 1
-    return {"summary": f"{checked} archive(s): sha256, entry count and init marker checked"}
+    check_restore_space(space)
+    summary = f"{checked} archive(s): sha256, entry count, init marker and entry types checked"
+    if stripped:
+        summary += f"; setuid/setgid removed from {len(stripped)}"
+    return {"summary": summary, "stripped": stripped}
 
 
 def step_remove(ctx: RunContext, step: Step) -> dict[str, Any]:
@@ -450,148 +384,6 @@ def step_restore(ctx: RunContext, step: Step) -> dict[str, Any]:
         )
     summary = ", ".join(f"{m.bind_spec}: {out[m.mount_target]['entries']} entries" for m in service.moves)
     return {"restored": out, "summary": summary}
-
-
-def restore_archive(
-    ctx: RunContext,
-    service: ServicePlan,
-    move: PathMove,
-    path: str,
-    info: dict[str, Any],
-    *,
-    allow_partial: bool,
-    label: str,
-    on_extract: Callable[[], None] = lambda: None,
-) -> dict[str, Any]:
-    """Extract the archive into the bind folder through a never-started helper container of the same image.
-
-    `allow_partial`: the journal says an earlier run of this step began extracting
-    into this target, so what is there is our own partial copy (a subset of the
-    archive) and extracting again over it completes it; anything else there is
-    someone's data and a refusal."""
-    engine = ctx.engine
-    helper = engine.create_helper(service.container.image_id, {move.bind_source: move.mount_target}, ctx.plan.id[:12])
-    try:
-        if not allow_partial and not _target_empty(ctx, helper, move):
-            raise Refused(
-                f"the bind target {move.bind_source} is not empty; holdfast restores only into an empty folder",
-                [f"move it aside (mv {move.bind_source} {move.bind_source}.old) and re-run the same command"],
-            )
-        on_extract()
-        parent = posixpath.dirname(move.mount_target.rstrip("/")) or "/"
-        progress = ctx.console.progress(label, info.get("bytes"))
-        try:
-            engine.put_archive(helper, parent, read_chunks(path, progress))
-        finally:
-            progress.finish()
-        with open(path, "rb") as handle:
-            index = index_file(handle)
-        problems = compare_restored(ctx, helper, move, index.entries)
-        if problems:
-            raise StepFailed(f"the restored tree in {move.bind_source} differs from the archive: " + "; ".join(problems[:5]))
-        if not marker_present(engine, helper, move) and not _empty_dataset(ctx.fingerprints().get(service.name)):
-            raise StepFailed(f"no init marker ({', '.join(move.markers)}) in {move.bind_source} after the restore")
-        return {"entries": index.count, "bytes": index.file_bytes}
-    finally:
-        engine.remove_helper(helper)
-
-
-def read_chunks(path: str, progress: Any) -> Iterator[bytes]:
-    done = 0
-    with open(path, "rb") as handle:
-        while True:
-            block = handle.read(CHUNK)
-            if not block:
-                return
-            done += len(block)
-            progress.update(done)
-            yield block
-
-
-def _target_empty(ctx: RunContext, helper: str, move: PathMove) -> bool:
-    if ctx.engine.endpoint.local:
-        if not bind_is_empty_locally(move.bind_source):
-            return False
-        if os.path.isdir(move.bind_source):
-            for name in clear_empty_folders(move.bind_source):
-                ctx.warn(f"removed the empty folder {os.path.join(move.bind_source, name)} (a mountpoint left by the old layout)")
-        return True
-    index = TarIndex(keep_entries=False)
-    for chunk in ctx.engine.get_archive(helper, move.mount_target):
-        index.feed(chunk)
-        if index.count > 1:
-            return False
-    return index.count <= 1
-
-
-def compare_restored(ctx: RunContext, helper: str, move: PathMove, entries: list[Entry]) -> list[str]:
-    """Differences between the archive's entries and the restored folder (names, types, sizes, modes, owners)."""
-    top = posixpath.basename(move.mount_target.rstrip("/")) or "."
-    expected: dict[str, Entry] = {}
-    for entry in entries:
-        if entry.name == top:
-            expected["."] = entry
-        elif entry.name.startswith(top + "/"):
-            expected[entry.name[len(top) + 1 :]] = entry
-    if ctx.engine.endpoint.local and os.path.isdir(move.bind_source):
-        actual = _walk(move.bind_source)
-    else:
-        index = TarIndex()
-        for chunk in ctx.engine.get_archive(helper, move.mount_target):
-            index.feed(chunk)
-        actual = {}
-        for entry in index.entries:
-            name = "." if entry.name == top else entry.name[len(top) + 1 :] if entry.name.startswith(top + "/") else None
-            if name is not None:
-                actual[name] = entry
-    problems: list[str] = []
-    missing = sorted(set(expected) - set(actual))
-    extra = sorted(set(actual) - set(expected))
-    if missing:
-        problems.append(f"{len(missing)} missing (e.g. {', '.join(missing[:3])})")
-    if extra:
-        problems.append(f"{len(extra)} unexpected (e.g. {', '.join(extra[:3])})")
-    owners = 0
-    for name, want in expected.items():
-        have = actual.get(name)
-        if have is None:
-            continue
-        want_type = "file" if want.type == "hardlink" else want.type
-        if want_type != have.type:
-            problems.append(f"{name}: {want.type} in the archive, {have.type} on disk")
-        elif want.type == "file" and want.size != have.size:
-            problems.append(f"{name}: {want.size} bytes in the archive, {have.size} on disk")
-        elif want.type != "symlink" and want.mode != have.mode:
-            problems.append(f"{name}: mode {oct(want.mode)} in the archive, {oct(have.mode)} on disk")
-        if (want.uid, want.gid) != (have.uid, have.gid):
-            owners += 1
-    if owners:
-        ctx.warn(f"{owners} restored entries in {move.bind_source} have other numeric owners than in the container (user-namespace remapping?)")
-    return problems
-
-
-def _walk(root: str) -> dict[str, Entry]:
-    out: dict[str, Entry] = {}
-
-    def entry(path: str, name: str) -> Entry:
-        st = os.lstat(path)
-        if stat.S_ISDIR(st.st_mode):
-            kind, size = "dir", 0
-        elif stat.S_ISLNK(st.st_mode):
-            kind, size = "symlink", 0
-        elif stat.S_ISREG(st.st_mode):
-            kind, size = "file", st.st_size
-        else:
-            kind, size = "other", 0
-        return Entry(name, kind, size, stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
-
-    out["."] = entry(root, ".")
-    for directory, dirs, files in os.walk(root):
-        for name in dirs + files:
-            full = os.path.join(directory, name)
-            rel = os.path.relpath(full, root).replace(os.sep, "/")
-            out[rel] = entry(full, rel)
-    return out
 
 
 def step_patch(ctx: RunContext, step: Step) -> dict[str, Any]:

@@ -21,7 +21,7 @@ BLOCK = 512
 @dataclass(frozen=True)
 class Entry:
     name: str  # normalised: no leading "./", no trailing "/"
-    type: str  # file | dir | symlink | hardlink | other
+    type: str  # file | dir | symlink | hardlink | fifo | blockdev | chardev | other
     size: int
     mode: int
     uid: int
@@ -48,7 +48,7 @@ def _text(field_bytes: bytes) -> str:
 
 
 def normalise_name(name: str) -> str:
-    name = name.replace("\\", "/")
+    """`./data/x/` -> `data/x`. Only `/` separates: a backslash is part of a POSIX name and stays."""
     while name.startswith("./"):
         name = name[2:]
     name = name.rstrip("/")
@@ -57,7 +57,16 @@ def normalise_name(name: str) -> str:
     return posixpath.normpath(name)
 
 
-_TYPES = {b"0": "file", b"\0": "file", b"7": "file", b"5": "dir", b"2": "symlink", b"1": "hardlink"}
+_TYPES = {
+    b"0": "file",
+    b"\0": "file",
+    b"5": "dir",
+    b"2": "symlink",
+    b"1": "hardlink",
+    b"6": "fifo",
+    b"3": "chardev",
+    b"4": "blockdev",
+}  # anything else (contiguous `7`, GNU sparse `S`, multi-volume ...) is "other": the daemon never writes it
 
 
 @dataclass
@@ -144,6 +153,8 @@ class TarIndex:
         uid = int(pending.get("uid", uid))
         gid = int(pending.get("gid", gid))
         kind = _TYPES.get(typeflag, "other")
+        if any(key.startswith("GNU.sparse") for key in pending):
+            kind = "other"  # a pax sparse map: the data area is not the file's bytes
         if kind != "file":
             padded = 0 if kind in ("dir", "symlink", "hardlink") else padded
         entry = Entry(normalise_name(name), kind, size if kind == "file" else 0, mode & 0o7777, uid, gid, linkname)

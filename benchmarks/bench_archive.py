@@ -99,7 +99,7 @@ def main() -> int:
             shutil.rmtree(target)
 
             # --- holdfast steps
-            ctx = RunContext(plan=SimpleNamespace(id="benchmark0000"), engine=engine, compose=None, backup_dir=work, journal=None, attempt=1, console=console)  # type: ignore[arg-type]
+            ctx = RunContext(plan=SimpleNamespace(id="benchmark0000", project=SimpleNamespace(directory=work)), engine=engine, compose=None, backup_dir=work, journal=None, attempt=1, console=console)  # type: ignore[arg-type]
             bind = os.path.join(work, f"hf-in-{round_}")
             move = PathMove("/bench", ["/bench"], "anonymous-volume", None, bind, bind, f"hf-{round_}.tar", [], size)
             archive = os.path.join(work, move.archive)

@@ -191,3 +191,19 @@ def test_progress_bar_only_on_a_terminal(monkeypatch):
     quiet.update(50)
     quiet.finish()
     assert piped.getvalue() == "" and human_bytes(1536) == "1.5 KiB"
+
+
+# ------------------------------------------------------------------- sizing
+def test_sizes_take_the_larger_of_apparent_and_allocated():
+    """A 2 GiB sparse file allocates 676 KiB: the plan must count the 2 GiB the restore writes."""
+    sparse = Scripted([(r"^du -sk /data$", "676\t/data\n"), (r"^du -sb /data$", "2147487746\t/data\n")])
+    assert probes.data_sizes(sparse, "c", "/data") == (2147487746, 676 * 1024)
+    assert probes.planned_size(sparse, "c", "/data") == 2147487746
+    small_files = Scripted([(r"^du -sk", "4000\t/data\n"), (r"^du -sb", "120000\t/data\n")])
+    assert probes.planned_size(small_files, "c", "/data") == 4000 * 1024
+
+
+def test_sizes_without_gnu_du_sum_the_lengths():
+    busybox = Scripted([(r"^du -sk", "8\t/data\n"), (r"^du -sb", "!du: invalid option -- 'b'"), (r"^find /data -xdev -type f -exec stat -c %s", "1000\n268435459\n")])
+    assert probes.data_sizes(busybox, "c", "/data") == (268436459, 8192)
+    assert probes.planned_size(Scripted([]), "c", "/data") is None
