@@ -95,7 +95,7 @@ def manual_commands(plan: Plan, step: Step, backup_dir: str) -> list[str]:
                 archive = shlex.quote(os.path.join(backup_dir, move.archive))
                 helper = f"holdfast-restore-{service.name}"
                 out.append(f"docker create --name {helper} --entrypoint /nonexistent -v {shlex.quote(move.bind_source)}:{move.mount_target} {service.container.image_id}")
-                out.append(f"docker cp - {helper}:{posixpath.dirname(move.mount_target) or '/'} < {archive}   # the daemon keeps owners and modes")
+                out.append(f"docker cp - {helper}:{posixpath.dirname(move.mount_target) or '/'} < {archive}   # keeps owners and modes, but also setuid bits and device nodes: check the archive first (holdfast apply strips and refuses them)")
                 out.append(f"docker rm -v {helper}")
     elif step.kind == "patch":
         for service in services:

@@ -11,7 +11,6 @@ BEFORE they start, start what ran before, verify the fingerprint.
 from __future__ import annotations
 
 import os
-import posixpath
 import signal
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +21,7 @@ from holdfast.apply.errors import ApplyError, PlanInvalid, Refused, StepFailed
 from holdfast.apply.interrupts import Interrupted
 from holdfast.apply.journal import refuse_link
 from holdfast.apply.plan import Step, sha256_file
+from holdfast.apply.restore import put_back
 from holdfast.apply.steps import (
     RunContext,
     archived,
@@ -29,7 +29,6 @@ from holdfast.apply.steps import (
     compose_with_retry,
     keep_aside,
     marker_present,
-    read_chunks,
     service_container,
     verify_fingerprint,
     write_archive,
@@ -322,10 +321,9 @@ class Rollback:
                     raise StepFailed(f"{service.name} still mounts {move.bind_source}; the compose file was not restored")
                 info = archived(ctx, service, move)
                 path = ctx.archive_path(move)
-                parent = posixpath.dirname(move.mount_target.rstrip("/")) or "/"
                 bar = self.console.progress(f"restore {service.name}:{move.mount_target}", info.get("bytes"))
                 try:
-                    self.engine.put_archive(reuse.id, parent, read_chunks(path, bar))
+                    put_back(self.engine, reuse.id, move, path, bar)
                 finally:
                     bar.finish()
                 if not marker_present(self.engine, reuse.id, move):

@@ -35,6 +35,7 @@ from holdfast.apply.restore import (  # noqa: F401 - read_chunks: used by the ex
     check_backup_dir,
     check_bind_target,
     check_restore_space,
+    compare_restored,
     keep_aside,
     marker_names,
     marker_present,

@@ -264,7 +264,7 @@ class FakeEngine:
         target = posixpath.join(path, top)
         found = self._bind_for(cid, target)
         if found is None:
-            self.data[cid][target] = blob
+            self.data[cid][target] = _rerooted(blob, top) if "/" in top else blob
             return
         root = found[0]
         os.makedirs(root, exist_ok=True)
@@ -348,3 +348,16 @@ class FakeCompose:
                 for facts in existing:
                     self.engine.start(facts.id)
         return ""
+
+
+def _rerooted(blob: bytes, top: str) -> bytes:
+    """An archive unpacked at `/` with full-path names, stored as the daemon would see it from the
+    parent folder: names relative to the parent (what get_archive of the path returns)."""
+    prefix = posixpath.dirname(top)
+    out = io.BytesIO()
+    with tarfile.open(fileobj=io.BytesIO(blob)) as source, tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for member in source.getmembers():
+            data = source.extractfile(member) if member.isfile() else None
+            member.name = posixpath.relpath(member.name, prefix)
+            tar.addfile(member, data)
+    return out.getvalue()
