@@ -1,6 +1,8 @@
 """One compose file: its exact text, its YAML nodes with positions, and plain data.
 
-The file is parsed ONCE with ruamel's composer (pure Python, YAML 1.2). The node
+The file is parsed ONCE with ruamel's composer (YAML 1.2): the C composer from
+`ruamel.yaml.clib` when it is installed, else the pure-Python one; both give the
+same nodes and marks (see `_compose`, tested by tests/test_parser_equivalence.py). The node
 graph carries start/end marks for every key, value and list item, which is what
 findings and text edits need. The plain data (dicts, lists, scalars) is built
 from the same nodes here, so merge keys, duplicate keys and alias expansion are
@@ -20,10 +22,18 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_EXPANDED_NODES = 500_000
+# No compose file needs more than a dozen levels; past this the file is refused before any
+# recursive code (the builder, rules) sees it.
+MAX_DEPTH = 100
+# The C composer recurses on the C stack; above this bound on the nesting a file could
+# have, the pure composer is used (it stops at Python's recursion limit instead of crashing).
+_C_SAFE_NESTING = 5000
+_LINE_PREFIX = re.compile(r"^[ \-?]*", re.MULTILINE)
 
 _TAG = "tag:yaml.org,2002:"
 _CONFLICT_MARKER = re.compile(r"^(<{7}|>{7})( |$)", re.MULTILINE)
 _MERGE_TAG = _TAG + "merge"
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True)
@@ -125,7 +135,6 @@ class ComposeDocument:
         self._line_starts = None
 
     def _parse(self) -> None:
-        from ruamel.yaml import YAML
         from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
         text = self.text
@@ -134,7 +143,7 @@ class ComposeDocument:
             self.text = text
             self.has_bom = True
         try:
-            self.root = YAML(typ="safe", pure=True).compose(text)
+            self.root = _compose(text)
         except MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             if exc.context_mark is not None and "end of stream" in (exc.problem or ""):
@@ -154,10 +163,10 @@ class ComposeDocument:
             self.problems.append(LoadProblem("HF001", f"YAML syntax error: {problem}", line, column))
             return
         except YAMLError as exc:  # pragma: no cover - defensive: unmarked YAML errors
-            self.problems.append(LoadProblem("HF001", f"YAML syntax error: {exc}", 1, 1))
+            self.problems.append(LoadProblem("HF001", f"YAML syntax error: {_one_line(str(exc))}", 1, 1))
             return
-        except RecursionError:
-            self.problems.append(LoadProblem("HF001", "YAML nesting is too deep", 1, 1))
+        except (RecursionError, _TooDeep):
+            self.problems.append(LoadProblem("HF001", f"YAML nesting is deeper than {MAX_DEPTH} levels; not evaluated", 1, 1))
             return
         if self.root is None:
             self.problems.append(LoadProblem("HF002", "the file is empty; a compose file is a mapping with a `services` key", 1, 1))
@@ -179,8 +188,9 @@ class ComposeDocument:
     @property
     def line_starts(self) -> list[int]:
         if self._line_starts is None:
+            # the line breaks YAML 1.2 (and so every mark) counts: LF, CRLF and a lone CR
             starts = [0]
-            starts.extend(m.end() for m in re.finditer("\n", self.text))
+            starts.extend(m.end() for m in _LINE_BREAK.finditer(self.text))
             self._line_starts = starts
         return self._line_starts
 
@@ -198,8 +208,17 @@ class ComposeDocument:
         return index + 1, offset - self.line_starts[index] + 1
 
     def lines(self) -> list[str]:
-        """The text's lines without their line breaks."""
-        return self.text.splitlines()
+        """The text's lines without their line breaks, numbered as marks number them.
+
+        (`str.splitlines` would also split at form feeds, NEL and others, shifting every
+        line after them.)
+        """
+        starts = self.line_starts
+        text = self.text
+        out = [text[a:b].rstrip("\r\n") for a, b in zip(starts, starts[1:])]
+        if starts[-1] < len(text):
+            out.append(text[starts[-1]:])
+        return out
 
     def line_text(self, line: int) -> str:
         starts = self.line_starts
@@ -292,6 +311,99 @@ def _scalar_equals(node: ScalarNode, key: Any) -> bool:
     if isinstance(key, str):
         return node.value == key
     return _scalar(node) == key
+
+
+class _TooDeep(Exception):
+    """The node tree nests deeper than MAX_DEPTH."""
+
+
+_C_COMPOSER: Any = None  # None: not looked up yet; False: not installed
+
+
+def _c_composer_available() -> bool:
+    global _C_COMPOSER
+    if _C_COMPOSER is None:
+        try:
+            import _ruamel_yaml  # noqa: F401  (ruamel.yaml.clib)
+        except ImportError:
+            _C_COMPOSER = False
+        else:
+            _C_COMPOSER = os.environ.get("HOLDFAST_PURE_YAML") != "1"
+    return bool(_C_COMPOSER)
+
+
+def _compose(text: str, pure: bool | None = None) -> Node | None:
+    """Compose `text` into a node tree with marks; None for an empty document.
+
+    The C composer (libyaml in ruamel.yaml.clib) is used when installed and safe for
+    this text; its tree is normalised to be identical to the pure composer's:
+    plain scalars have style None (C gives ""), and a block collection ending at
+    the end of a file without a final line break ends on the last line (C counts
+    one line further). Where the two could disagree the pure composer decides:
+    any syntax error (messages and marks differ), the line breaks only YAML 1.1
+    knows (NEL, LS, PS), and nesting deep enough to exhaust the C stack.
+    `pure` forces one composer (tests); HOLDFAST_PURE_YAML=1 forces pure.
+    """
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    if pure is None:
+        pure = not _c_composer_available() or not _c_safe(text)
+    if not pure:
+        try:
+            root = YAML(typ="safe", pure=False).compose(text)
+        except YAMLError:
+            root = YAML(typ="safe", pure=True).compose(text)  # the pure parser's message and mark
+            pure = True
+    else:
+        root = YAML(typ="safe", pure=True).compose(text)
+    if root is not None:
+        _normalise(root, text, from_c=not pure)
+    return root
+
+
+def _c_safe(text: str) -> bool:
+    if "\x85" in text or "\u2028" in text or "\u2029" in text:
+        return False
+    # Block nesting needs indentation or `- `/`? ` indicators at the start of a line;
+    # flow nesting needs brackets: together an upper bound on the depth.
+    prefix = max((m.end() - m.start() for m in _LINE_PREFIX.finditer(text)), default=0)
+    return 2 * prefix + text.count("[") + text.count("{") + 2 < _C_SAFE_NESTING
+
+
+def _normalise(root: Node, text: str, from_c: bool) -> None:
+    """Check the depth (iteratively) and, for the C composer's tree, align it with the pure one's."""
+    from ruamel.yaml.error import StringMark
+
+    at_end = len(text)
+    fix_end = from_c and not text.endswith(("\n", "\r"))
+    seen: set[int] = set()
+    stack: list[tuple[Node, int]] = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if depth > MAX_DEPTH:
+            raise _TooDeep()
+        if isinstance(node, ScalarNode):
+            if from_c and node.style == "":
+                node.style = None
+            continue
+        if fix_end and node.end_mark.index == at_end:
+            line = text.count("\n") + len(re.findall(r"\r(?!\n)", text))
+            last = max(text.rfind("\n"), text.rfind("\r")) + 1
+            node.end_mark = StringMark(node.end_mark.name, at_end, line, at_end - last, text, at_end)
+        if isinstance(node, MappingNode):
+            for key_node, value_node in node.value:
+                stack.append((key_node, depth + 1))
+                stack.append((value_node, depth + 1))
+        else:
+            stack.extend((item, depth + 1) for item in node.value)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _size(count: int) -> str:
