@@ -28,6 +28,10 @@ MAX_DEPTH = 100
 # The C composer recurses on the C stack; above this bound on the nesting a file could
 # have, the pure composer is used (it stops at Python's recursion limit instead of crashing).
 _C_SAFE_NESTING = 5000
+# TAB: the scanners disagree on where it is allowed; NEL, LS, PS: line breaks only for
+# libyaml; a BOM inside the text: libyaml counts it as a column.
+_C_UNSAFE_CHARACTERS = ("\t", "\x85", "\u2028", "\u2029", "\ufeff")
+_ANCHOR = re.compile(r"(?:![^ \t\r\n]*[ \t]+)?&([^ \t\r\n,\[\]{}]+)")
 _LINE_PREFIX = re.compile(r"^[ \-?]*", re.MULTILINE)
 
 _TAG = "tag:yaml.org,2002:"
@@ -339,9 +343,9 @@ def _compose(text: str, pure: bool | None = None) -> Node | None:
     this text; its tree is normalised to be identical to the pure composer's:
     plain scalars have style None (C gives ""), and a block collection ending at
     the end of a file without a final line break ends on the last line (C counts
-    one line further). Where the two could disagree the pure composer decides:
-    any syntax error (messages and marks differ), the line breaks only YAML 1.1
-    knows (NEL, LS, PS), and nesting deep enough to exhaust the C stack.
+    one line further), and anchors get their names back (C drops them). Where the two could disagree the pure composer decides:
+    any syntax error (messages and marks differ), TAB characters, a BOM inside the
+    text, the line breaks only YAML 1.1 knows (NEL, LS, PS), and nesting deep enough to exhaust the C stack.
     `pure` forces one composer (tests); HOLDFAST_PURE_YAML=1 forces pure.
     """
     from ruamel.yaml import YAML
@@ -363,7 +367,7 @@ def _compose(text: str, pure: bool | None = None) -> Node | None:
 
 
 def _c_safe(text: str) -> bool:
-    if "\x85" in text or "\u2028" in text or "\u2029" in text:
+    if any(c in text for c in _C_UNSAFE_CHARACTERS):
         return False
     # Block nesting needs indentation or `- `/`? ` indicators at the start of a line;
     # flow nesting needs brackets: together an upper bound on the depth.
@@ -373,10 +377,10 @@ def _c_safe(text: str) -> bool:
 
 def _normalise(root: Node, text: str, from_c: bool) -> None:
     """Check the depth (iteratively) and, for the C composer's tree, align it with the pure one's."""
-    from ruamel.yaml.error import StringMark
-
     at_end = len(text)
     fix_end = from_c and not text.endswith(("\n", "\r"))
+    breaks: list[int] = []  # line start offsets, filled on first use
+    anchored: dict[int, Node] = {}
     seen: set[int] = set()
     stack: list[tuple[Node, int]] = [(root, 1)]
     while stack:
@@ -386,20 +390,51 @@ def _normalise(root: Node, text: str, from_c: bool) -> None:
         seen.add(id(node))
         if depth > MAX_DEPTH:
             raise _TooDeep()
+        if from_c and text[node.start_mark.index : node.start_mark.index + 1] in ("&", "!"):
+            found = _ANCHOR.match(text, node.start_mark.index)  # libyaml's composer drops anchor names
+            if found is not None:  # the innermost node starting there owns it (`&a key: v`: the key)
+                outer = anchored.get(node.start_mark.index)
+                if outer is not None:
+                    outer.anchor = None
+                node.anchor = found.group(1)
+                anchored[node.start_mark.index] = node
         if isinstance(node, ScalarNode):
             if from_c and node.style == "":
                 node.style = None
+                if node.value == "" and node.start_mark.index == node.end_mark.index:
+                    # an empty value (`key:`): the pure composer places it at the next token
+                    mark = _mark_at(text, _next_token(text, node.start_mark.index), node.start_mark.name, breaks)
+                    node.start_mark = node.end_mark = mark
             continue
         if fix_end and node.end_mark.index == at_end:
-            line = text.count("\n") + len(re.findall(r"\r(?!\n)", text))
-            last = max(text.rfind("\n"), text.rfind("\r")) + 1
-            node.end_mark = StringMark(node.end_mark.name, at_end, line, at_end - last, text, at_end)
+            node.end_mark = _mark_at(text, at_end, node.end_mark.name, breaks)
         if isinstance(node, MappingNode):
             for key_node, value_node in node.value:
                 stack.append((key_node, depth + 1))
                 stack.append((value_node, depth + 1))
         else:
             stack.extend((item, depth + 1) for item in node.value)
+
+
+_SKIP = re.compile(r"(?:[ \r\n\ufeff]+|#[^\r\n]*)*")
+
+
+def _next_token(text: str, index: int) -> int:
+    """Where the scanner's next token starts: past spaces, line breaks and comments."""
+    return _SKIP.match(text, index).end()
+
+
+def _mark_at(text: str, index: int, name: Any, breaks: list[int]) -> Any:
+    """A pure-style mark for a character offset (line breaks: LF, CRLF, lone CR)."""
+    import bisect
+
+    from ruamel.yaml.error import StringMark
+
+    if not breaks:
+        breaks.append(0)
+        breaks.extend(m.end() for m in _LINE_BREAK.finditer(text))
+    line = bisect.bisect_right(breaks, index) - 1
+    return StringMark(name, index, line, index - breaks[line], text, index)
 
 
 def _one_line(text: str) -> str:
