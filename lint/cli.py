@@ -244,6 +244,7 @@ def write_report(findings: list[Any], linter: Any, sources: dict[str, str], file
     if name == "auto":
         name = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
     reporter = load_reporter(name, linter.plugins.reporters())
+    findings, sources, files = _escaped_paths(findings, sources, files)
     report = Report(
         findings=sorted(findings, key=lambda f: f.sort_key()),
         rules=linter.rules,
@@ -265,6 +266,24 @@ def write_report(findings: list[Any], linter: Any, sources: dict[str, str], file
         write_text_atomic(output, text)
     else:
         click.echo(text, nl=not text.endswith("\n"), color=color)
+
+
+def _escaped_paths(findings: list[Any], sources: dict[str, str], files: list[str]) -> tuple[list[Any], dict[str, str], list[str]]:
+    """Paths as every format can write them: non-UTF-8 bytes and control characters escaped.
+
+    Done once here, before any reporter (built-in or plugin) sees the report, so the
+    path, its fingerprint, its SARIF URI and its source lines all agree.
+    """
+    from holdfast.reporters._common import safe_path
+
+    if all(p.isprintable() for p in files) and all(f.path.isprintable() for f in findings) and all(p.isprintable() for p in sources):
+        return findings, sources, files
+    for finding in findings:
+        finding.path = safe_path(finding.path)
+        fix = getattr(finding, "fix", None)
+        if fix is not None and getattr(fix, "path", None):
+            fix.path = safe_path(fix.path)
+    return findings, {safe_path(p): t for p, t in sources.items()}, [safe_path(p) for p in files]
 
 
 # -------------------------------------------------------------------- rules & docs

@@ -81,24 +81,38 @@ class ComposeDocument:
         self.data: Any = None
         self.problems: list[LoadProblem] = []
         self._line_starts: list[int] | None = None
+        self._lines: list[str] | None = None
+        self._key_index: dict[int, dict[str, tuple[Node, Node]]] = {}
         self._parse()
 
     # ------------------------------------------------------------------ loading
     @classmethod
     def from_path(cls, path: str, display: str | None = None, max_bytes: int = MAX_FILE_BYTES) -> "ComposeDocument":
-        """Read a file; unreadable or oversized files raise `DocumentError` (exit 2 in the CLI)."""
+        """Read a regular file, bounded; a missing or unreadable path raises `DocumentError` (exit 2).
+
+        What is not a regular file (a FIFO or device found by a folder walk) or is larger
+        than `max_bytes` becomes an HF001 finding without being read: a FIFO must not
+        hang the run and a link to /dev/zero must not fill memory.
+        """
+        from holdfast.fileio import UnreadableFile, read_regular_file
+
+        shown = display or path
         try:
-            size = os.path.getsize(path)
-        except OSError as exc:
-            raise DocumentError(f"{display or path}: cannot read: {exc.strerror or exc}") from None
-        if size > max_bytes:
-            return cls._too_large(display or path, path, size, max_bytes)
-        try:
-            with open(path, "rb") as handle:
-                raw = handle.read()
-        except OSError as exc:
-            raise DocumentError(f"{display or path}: cannot read: {exc.strerror or exc}") from None
-        return cls.from_bytes(raw, display or path, real_path=path)
+            raw = read_regular_file(path, max_bytes)
+        except UnreadableFile as exc:
+            if exc.errno is not None:  # an OS error: missing, permission denied, ...
+                raise DocumentError(f"{shown}: {exc.strerror or exc}") from None
+            doc = cls.__new__(cls)
+            doc._init_empty(shown, path)
+            message = str(exc)
+            if "larger than" in message:
+                try:
+                    return cls._too_large(shown, path, os.stat(path).st_size, max_bytes)
+                except OSError:
+                    pass
+            doc.problems.append(LoadProblem("HF001", f"{message}; not read", 1, 1))
+            return doc
+        return cls.from_bytes(raw, shown, real_path=path)
 
     @classmethod
     def from_bytes(cls, raw: bytes, path: str, real_path: str | None = None, max_bytes: int | None = None) -> "ComposeDocument":
@@ -110,12 +124,13 @@ class ComposeDocument:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            line = raw.count(b"\n", 0, exc.start) + 1
-            column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
             doc = cls.__new__(cls)
             doc._init_empty(path, real_path)
             doc.text = raw.decode("utf-8", errors="replace")
             doc.has_bom = has_bom
+            # the bytes before the first bad one decode cleanly: count lines and columns in them
+            # the way marks do (LF, CRLF and lone CR; characters, not bytes)
+            line, column = doc.position(len(raw[: exc.start].decode("utf-8")))
             doc.problems.append(LoadProblem("HF001", f"invalid UTF-8 byte 0x{raw[exc.start]:02x}; compose files must be UTF-8", line, column))
             return doc
         return cls(path, text, has_bom=has_bom, real_path=real_path)
@@ -137,6 +152,8 @@ class ComposeDocument:
         self.data = None
         self.problems = []
         self._line_starts = None
+        self._lines = None
+        self._key_index = {}
 
     def _parse(self) -> None:
         from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -181,6 +198,10 @@ class ComposeDocument:
             self.problems.append(LoadProblem("HF001", f"{why}; not evaluated", 1, 1))
             self.root = None
             return
+        if _expanded_depth(self.root) > MAX_DEPTH:  # aliases inside aliases nest without indentation
+            self.problems.append(LoadProblem("HF001", f"YAML nesting is deeper than {MAX_DEPTH} levels; not evaluated", 1, 1))
+            self.root = None
+            return
         builder = _Builder(self)
         self.data = builder.build(self.root)
         if not isinstance(self.data, dict):
@@ -215,14 +236,16 @@ class ComposeDocument:
         """The text's lines without their line breaks, numbered as marks number them.
 
         (`str.splitlines` would also split at form feeds, NEL and others, shifting every
-        line after them.)
+        line after them.) Computed once per document: treat the list as read-only.
         """
-        starts = self.line_starts
-        text = self.text
-        out = [text[a:b].rstrip("\r\n") for a, b in zip(starts, starts[1:])]
-        if starts[-1] < len(text):
-            out.append(text[starts[-1]:])
-        return out
+        if self._lines is None:
+            starts = self.line_starts
+            text = self.text
+            out = [text[a:b].rstrip("\r\n") for a, b in zip(starts, starts[1:])]
+            if starts[-1] < len(text):
+                out.append(text[starts[-1]:])
+            self._lines = out
+        return self._lines
 
     def line_text(self, line: int) -> str:
         starts = self.line_starts
@@ -257,13 +280,29 @@ class ComposeDocument:
                     return None, None
                 key_node, node = None, node.value[step]
             elif isinstance(node, MappingNode):
-                found = find_key(node, step)
+                found = self._find_key(node, step)
                 if found is None:
                     return None, None
                 key_node, node = found
             else:
                 return None, None
         return key_node, node
+
+    def _find_key(self, mapping: MappingNode, key: Any) -> tuple[Node, Node] | None:
+        """`find_key` with an index per large mapping (a rule asks once per service: linear, not quadratic)."""
+        if not isinstance(key, str) or len(mapping.value) < 16:
+            return find_key(mapping, key)
+        index = self._key_index.get(id(mapping))
+        if index is None:
+            index = {}
+            for key_node, value_node in mapping.value:
+                if isinstance(key_node, ScalarNode) and key_node.tag != _MERGE_TAG:
+                    index.setdefault(key_node.value, (key_node, value_node))
+            self._key_index[id(mapping)] = index
+        found = index.get(key)
+        if found is not None or not any(k.tag == _MERGE_TAG for k, _ in mapping.value):
+            return found
+        return find_key(mapping, key)
 
     def node(self, *yaml_path: Any) -> Node | None:
         return self.pair(*yaml_path)[1]
@@ -460,6 +499,25 @@ def _content_end(text: str, start: int, end: int) -> int:
             end = line_start
             continue
         return end
+
+
+def _expanded_depth(root: Node) -> int:
+    """Nesting depth after expanding aliases (over the DAG, iteratively; cycles were refused before)."""
+    heights: dict[int, int] = {}
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if isinstance(node, ScalarNode):
+            heights[id(node)] = 1
+            continue
+        children = [c for pair in node.value for c in pair] if isinstance(node, MappingNode) else node.value
+        if done:
+            heights[id(node)] = 1 + max((heights.get(id(c), 1) for c in children), default=0)
+        elif id(node) not in heights:
+            heights[id(node)] = 0
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if id(c) not in heights)
+    return heights.get(id(root), 1)
 
 
 def _expanded_size(root: Node, limit: int) -> int:
