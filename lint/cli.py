@@ -192,8 +192,9 @@ def choose_color(option: str, output: str | None) -> bool:
 @click.option("--statistics", is_flag=True, help="Show counts per rule instead of each finding.")
 @click.option("--color", "color_option", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
 @click.option("--no-cache", is_flag=True, help="Do not read or write the result cache (HOLDFAST_NO_CACHE=1).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes for many projects (default: the CPUs holdfast may use).")
 @user_errors
-def lint_command(paths: tuple[str, ...], files: tuple[str, ...], config_path: str | None, select: str | None, extend_select: str | None, ignore: str | None, stdin_filename: str | None, output_format: str, output: str | None, fail_level: str | None, exit_zero: bool, statistics: bool, color_option: str, no_cache: bool) -> int:
+def lint_command(paths: tuple[str, ...], files: tuple[str, ...], config_path: str | None, select: str | None, extend_select: str | None, ignore: str | None, stdin_filename: str | None, output_format: str, output: str | None, fail_level: str | None, exit_zero: bool, statistics: bool, color_option: str, no_cache: bool, jobs: int | None) -> int:
     """Check compose files (folders are searched; no PATHS: the current project)."""
     from holdfast.engine import lint_many
 
@@ -203,9 +204,9 @@ def lint_command(paths: tuple[str, ...], files: tuple[str, ...], config_path: st
     projects = collect_projects(paths, files, config)
     stdin = read_stdin(projects, stdin_filename)
     load = None if config_path else (lambda start: build_config((start,), None, select, extend_select, ignore, fail_level))
-    jobs = assign_linters(projects, config, load)
-    findings, sources, displayed, failing = lint_many(jobs, stdin)
-    write_report(findings, jobs[0][0], sources, displayed, config, output_format, output, statistics, choose_color(color_option, output))
+    work = assign_linters(projects, config, load)
+    findings, sources, displayed, failing = lint_many(work, stdin, workers=jobs)
+    write_report(findings, work[0][0], sources, displayed, config, output_format, output, statistics, choose_color(color_option, output))
     return EXIT_OK if exit_zero or not failing else EXIT_FINDINGS
 
 
