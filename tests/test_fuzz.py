@@ -4,7 +4,7 @@ For every mutated file: lint ends without an internal error (no exception, no ru
 fixer failure notice), every finding's position lies inside the file, and a fix produces
 a file that still parses and that a second fix leaves unchanged.
 
-CI runs a bounded, derandomised number of examples (HOLDFAST_FUZZ_EXAMPLES, default 40).
+CI runs a bounded, derandomised number of examples (HOLDFAST_FUZZ_EXAMPLES, default 150).
 HOLDFAST_FUZZ_LONG=1 runs random rounds for HOLDFAST_FUZZ_SECONDS (default 1800), keeps
 going after a failure, writes each failing input to HOLDFAST_FUZZ_OUT (default a folder
 under /tmp) and prints the figures.
@@ -219,7 +219,7 @@ def _checked(raw: bytes) -> None:
         raise
 
 
-CI_EXAMPLES = int(os.environ.get("HOLDFAST_FUZZ_EXAMPLES", "40"))
+CI_EXAMPLES = int(os.environ.get("HOLDFAST_FUZZ_EXAMPLES", "150"))
 _COMMON = dict(deadline=None, database=None, suppress_health_check=list(HealthCheck), print_blob=True)
 
 
