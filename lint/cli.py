@@ -156,7 +156,7 @@ def collect_projects(paths: tuple[str, ...], files: tuple[str, ...], config: Any
     if files:
         for path in files:
             if path != "-" and not os.path.isfile(path):
-                raise UserError(f"{path}: no such file")
+                raise UserError(f"{path}: {'not a regular file' if os.path.exists(path) else 'no such file'}")
         projects.append(ProjectFiles(list(files), set(files)))
     if paths:
         projects.extend(group_projects(discover(list(paths), config.is_excluded)))

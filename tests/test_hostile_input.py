@@ -65,6 +65,15 @@ def test_symlink_to_dev_zero_is_not_read(work):
     assert "character device" in findings[0]["message"]
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this system")
+def test_fifo_given_with_f_is_refused_in_one_line(work):
+    os.mkfifo(work / "compose.yaml")
+    result = run("lint", "-f", "compose.yaml", cwd=work)
+    assert result.returncode == 2
+    lines = result.stderr.decode().splitlines()
+    assert len(lines) == 1 and "not a regular file" in lines[0], lines
+
+
 def test_missing_file_given_with_f_is_one_line(work):
     result = run("lint", "-f", "nope.yaml", cwd=work)
     assert result.returncode == 2
