@@ -13,7 +13,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from holdfast.document import ComposeDocument, iter_pairs
@@ -104,11 +104,29 @@ def is_shared(document: ComposeDocument, node: Node) -> bool:
 
 
 def explicit(mapping: MappingNode, key: str) -> tuple[Node, Node] | None:
-    """The mapping's own (key, value) pair, ignoring what merge keys bring."""
-    for key_node, value_node in iter_pairs(mapping):
-        if isinstance(key_node, ScalarNode) and key_node.value == key:
-            return key_node, value_node
-    return None
+    """The mapping's own (key, value) pair, ignoring what merge keys bring.
+
+    Large mappings (a `services:` of thousands) are indexed once; the index holds the
+    mapping itself, so its id cannot be reused while the entry lives.
+    """
+    if len(mapping.value) < 16:
+        for key_node, value_node in iter_pairs(mapping):
+            if isinstance(key_node, ScalarNode) and key_node.value == key:
+                return key_node, value_node
+        return None
+    entry = _EXPLICIT_INDEX.get(id(mapping))
+    if entry is None or entry[0] is not mapping or entry[1] != len(mapping.value):
+        index: dict[str, tuple[Node, Node]] = {}
+        for key_node, value_node in iter_pairs(mapping):
+            if isinstance(key_node, ScalarNode):
+                index.setdefault(key_node.value, (key_node, value_node))
+        if len(_EXPLICIT_INDEX) >= 32:
+            _EXPLICIT_INDEX.pop(next(iter(_EXPLICIT_INDEX)))
+        entry = _EXPLICIT_INDEX[id(mapping)] = (mapping, len(mapping.value), index)
+    return entry[2].get(key)
+
+
+_EXPLICIT_INDEX: dict[int, tuple[MappingNode, int, dict[str, tuple[Node, Node]]]] = {}
 
 
 def has_merge(mapping: MappingNode) -> bool:
@@ -143,46 +161,90 @@ class Style:
 
 
 def detect_style(document: ComposeDocument, service: str | None = None) -> Style:
-    """Majority habits of the document; a service's own `volumes:` wins for quoting and syntax."""
+    """Majority habits of the document; a service's own `volumes:` wins for quoting and syntax.
+
+    The document-wide counts are gathered in one walk and cached on the document (fixers
+    ask once per finding: a walk per call made a file of 2,000 services quadratic).
+    """
     style = Style(newline=document.newline)
-    root = document.root
-    if root is None:
+    if document.root is None:
         return style
-    indents: Counter[int] = Counter()
-    offsets: Counter[int] = Counter()
-    volume_offsets: Counter[int] = Counter()
-    gaps: Counter[int] = Counter()
-    quotes: Counter[str] = Counter()
-    syntax: Counter[bool] = Counter()
-    long_orders: list[tuple[str, ...]] = []
-    flow_quoted = 0
-    block_maps = 0
-    for key, node in walk(root):
-        if isinstance(node, MappingNode):
-            if node.flow_style:
-                if node.value and all(isinstance(k, ScalarNode) and k.style == '"' for k, _ in node.value):
-                    flow_quoted += 1
-            else:
-                block_maps += 1
-                for k, v in node.value:
-                    if isinstance(v, MappingNode) and not v.flow_style and v.value and inside(v, node):
-                        diff = v.value[0][0].start_mark.column - k.start_mark.column
-                        if diff > 0 and v.value[0][0].start_mark.line > k.start_mark.line:
-                            indents[diff] += 1
-                    if isinstance(v, SequenceNode) and not v.flow_style and v.value and inside(v, node):
-                        if v.start_mark.line > k.start_mark.line:
-                            diff = v.start_mark.column - k.start_mark.column
-                            if diff >= 0:
-                                offsets[diff] += 1
-                                if isinstance(k, ScalarNode) and k.value == "volumes":
-                                    volume_offsets[diff] += 1
-                        first = v.value[0]
-                        gap = first.start_mark.column - v.start_mark.column - 1
-                        if gap >= 1 and first.start_mark.line == v.start_mark.line:
-                            gaps[gap] += 1
-    services = document.node("services")
+    habits = _habits(document)
     own_quotes: Counter[str] = Counter()
     own_syntax: Counter[bool] = Counter()
+    volumes = habits.service_volumes.get(service) if service is not None else None
+    for item in volumes or ():
+        if isinstance(item, ScalarNode):
+            own_quotes[item.style if item.style in ('"', "'") else ""] += 1
+            own_syntax[False] += 1
+        elif isinstance(item, MappingNode):
+            own_syntax[True] += 1
+    if habits.indents:
+        style.indent = _top(habits.indents)
+    if habits.volume_offsets:
+        style.seq_offset = _top(habits.volume_offsets)
+    elif habits.offsets:
+        style.seq_offset = _top(habits.offsets)
+    else:
+        style.seq_offset = style.indent
+    if habits.gaps:
+        style.gap = _top(habits.gaps)
+    q = own_quotes or habits.quotes
+    if q:
+        style.quote = _top(q)
+    s = own_syntax or habits.syntax
+    if s:
+        style.long_syntax = _top(s)
+    if habits.long_keys is not None:
+        style.long_keys = habits.long_keys
+    style.json_like = habits.flow_quoted > 0 and habits.block_maps == 0
+    return style
+
+
+@dataclass
+class _Habits:
+    indents: Counter[int] = field(default_factory=Counter)
+    offsets: Counter[int] = field(default_factory=Counter)
+    volume_offsets: Counter[int] = field(default_factory=Counter)
+    gaps: Counter[int] = field(default_factory=Counter)
+    quotes: Counter[str] = field(default_factory=Counter)
+    syntax: Counter[bool] = field(default_factory=Counter)
+    long_keys: tuple[str, ...] | None = None
+    flow_quoted: int = 0
+    block_maps: int = 0
+    service_volumes: dict[str, list[Node]] = field(default_factory=dict)  # service name -> its `volumes:` items
+
+
+def _habits(document: ComposeDocument) -> _Habits:
+    cached = document.__dict__.get("_holdfast_habits")
+    if cached is not None and cached[0] is document.root:
+        return cached[1]
+    habits = _Habits()
+    for _key, node in walk(document.root):
+        if not isinstance(node, MappingNode):
+            continue
+        if node.flow_style:
+            if node.value and all(isinstance(k, ScalarNode) and k.style == '"' for k, _ in node.value):
+                habits.flow_quoted += 1
+            continue
+        habits.block_maps += 1
+        for k, v in node.value:
+            if isinstance(v, MappingNode) and not v.flow_style and v.value and inside(v, node):
+                diff = v.value[0][0].start_mark.column - k.start_mark.column
+                if diff > 0 and v.value[0][0].start_mark.line > k.start_mark.line:
+                    habits.indents[diff] += 1
+            if isinstance(v, SequenceNode) and not v.flow_style and v.value and inside(v, node):
+                if v.start_mark.line > k.start_mark.line:
+                    diff = v.start_mark.column - k.start_mark.column
+                    if diff >= 0:
+                        habits.offsets[diff] += 1
+                        if isinstance(k, ScalarNode) and k.value == "volumes":
+                            habits.volume_offsets[diff] += 1
+                first = v.value[0]
+                gap = first.start_mark.column - v.start_mark.column - 1
+                if gap >= 1 and first.start_mark.line == v.start_mark.line:
+                    habits.gaps[gap] += 1
+    services = document.node("services")
     if isinstance(services, MappingNode):
         for name_node, svc in services.value:
             if not isinstance(svc, MappingNode):
@@ -190,43 +252,20 @@ def detect_style(document: ComposeDocument, service: str | None = None) -> Style
             pair = explicit(svc, "volumes")
             if pair is None or not isinstance(pair[1], SequenceNode):
                 continue
-            mine = service is not None and isinstance(name_node, ScalarNode) and name_node.value == service
+            if isinstance(name_node, ScalarNode):
+                habits.service_volumes.setdefault(name_node.value, pair[1].value)
             for item in pair[1].value:
                 if isinstance(item, ScalarNode):
-                    q = item.style if item.style in ('"', "'") else ""
-                    quotes[q] += 1
-                    syntax[False] += 1
-                    if mine:
-                        own_quotes[q] += 1
-                        own_syntax[False] += 1
+                    habits.quotes[item.style if item.style in ('"', "'") else ""] += 1
+                    habits.syntax[False] += 1
                 elif isinstance(item, MappingNode):
-                    syntax[True] += 1
-                    if mine:
-                        own_syntax[True] += 1
-                    long_orders.append(tuple(k.value for k, _ in item.value if isinstance(k, ScalarNode)))
-    if indents:
-        style.indent = _top(indents)
-    if volume_offsets:
-        style.seq_offset = _top(volume_offsets)
-    elif offsets:
-        style.seq_offset = _top(offsets)
-    else:
-        style.seq_offset = style.indent
-    if gaps:
-        style.gap = _top(gaps)
-    q = own_quotes or quotes
-    if q:
-        style.quote = _top(q)
-    s = own_syntax or syntax
-    if s:
-        style.long_syntax = _top(s)
-    for order in long_orders:
-        known = tuple(k for k in order if k in ("type", "source", "target"))
-        if len(known) == 3:
-            style.long_keys = known
-            break
-    style.json_like = flow_quoted > 0 and block_maps == 0
-    return style
+                    habits.syntax[True] += 1
+                    if habits.long_keys is None:
+                        known = tuple(k.value for k, _ in item.value if isinstance(k, ScalarNode) and k.value in ("type", "source", "target"))
+                        if len(known) == 3:
+                            habits.long_keys = known
+    document.__dict__["_holdfast_habits"] = (document.root, habits)
+    return habits
 
 
 def _top(counter: Counter[Any]) -> Any:

@@ -148,16 +148,7 @@ class Context:
         documents = list(self.project.all_documents) if self.project is not None else [self.document]
         here = self.document.real_path
         for document in documents:
-            for name, raw in services_data(document).items():
-                extends = raw.get("extends") if isinstance(raw, dict) else None
-                if isinstance(extends, str):
-                    base, file = extends, None
-                elif isinstance(extends, dict):
-                    base, file = extends.get("service"), extends.get("file")
-                else:
-                    continue
-                if base != self.service_name:
-                    continue
+            for name, file in _extends_index(document).get(self.service_name, ()):
                 if file is None:
                     same = document is self.document or document.real_path == here
                 else:
@@ -166,6 +157,26 @@ class Context:
                 if same:
                     out.append(str(name))
         return out
+
+
+def _extends_index(document: ComposeDocument) -> dict[Any, list[tuple[Any, Any]]]:
+    """base service -> [(service, extends file or None)] of a document, built once (asked per finding)."""
+    cached = document.__dict__.get("_holdfast_extends")
+    if cached is not None and cached[0] is document.data:
+        return cached[1]
+    index: dict[Any, list[tuple[Any, Any]]] = {}
+    for name, raw in services_data(document).items():
+        extends = raw.get("extends") if isinstance(raw, dict) else None
+        if isinstance(extends, str):
+            base, file = extends, None
+        elif isinstance(extends, dict):
+            base, file = extends.get("service"), extends.get("file")
+        else:
+            continue
+        if isinstance(base, (str, int, float, bool)) or base is None:
+            index.setdefault(base, []).append((name, file))
+    document.__dict__["_holdfast_extends"] = (document.data, index)
+    return index
 
 
 def _replicas(config: dict[str, Any]) -> int | None:
@@ -244,32 +255,57 @@ def _env_value(env: Any, name: str) -> str | None:
 
 
 # --------------------------------------------------------------------------- sources
-def used_sources(ctx: Context) -> tuple[set[str], set[str]]:
-    """(bind sources, named volumes) already used or declared anywhere in the project."""
-    from holdfast.mounts import parse_volume
+def used_sources(ctx: Context) -> tuple["_Union", "_Union"]:
+    """(bind sources, named volumes) already used or declared anywhere in the project.
 
-    binds: set[str] = set()
-    names: set[str] = set()
+    Membership tests only; each document's sets are built once (asked per finding).
+    """
+    binds: list[set[str]] = []
+    names: list[set[str]] = []
     documents = list(ctx.project.all_documents) if ctx.project is not None else [ctx.document]
     override = ctx.override
     if override is not None and override.document.data is not None and override.document not in documents:
         documents.append(override.document)
     for document in documents:
-        data = document.data if isinstance(document.data, dict) else {}
-        volumes = data.get("volumes") if not is_v1(document) else None
-        if isinstance(volumes, dict):
-            names.update(str(k) for k in volumes)
-        services = services_data(document)
-        for config in services.values():
-            entries = config.get("volumes") if isinstance(config, dict) else None
-            for entry in entries if isinstance(entries, list) else []:
-                mount = parse_volume(entry)
-                if mount is None or mount.source is None:
-                    continue
-                if mount.kind == "bind":
-                    binds.add(posixpath.normpath(mount.source))
-                elif mount.kind == "volume":
-                    names.add(mount.source)
+        document_binds, document_names = _document_sources(document)
+        binds.append(document_binds)
+        names.append(document_names)
+    return _Union(binds), _Union(names)
+
+
+class _Union:
+    """`in` over several sets without copying them."""
+
+    def __init__(self, sets: list[set[str]]):
+        self.sets = sets
+
+    def __contains__(self, item: object) -> bool:
+        return any(item in s for s in self.sets)
+
+
+def _document_sources(document: ComposeDocument) -> tuple[set[str], set[str]]:
+    cached = document.__dict__.get("_holdfast_sources")
+    if cached is not None and cached[0] is document.data:
+        return cached[1]
+    from holdfast.mounts import parse_volume
+
+    binds: set[str] = set()
+    names: set[str] = set()
+    data = document.data if isinstance(document.data, dict) else {}
+    volumes = data.get("volumes") if not is_v1(document) else None
+    if isinstance(volumes, dict):
+        names.update(str(k) for k in volumes)
+    for config in services_data(document).values():
+        entries = config.get("volumes") if isinstance(config, dict) else None
+        for entry in entries if isinstance(entries, list) else []:
+            mount = parse_volume(entry)
+            if mount is None or mount.source is None:
+                continue
+            if mount.kind == "bind":
+                binds.add(posixpath.normpath(mount.source))
+            elif mount.kind == "volume":
+                names.add(mount.source)
+    document.__dict__["_holdfast_sources"] = (document.data, (binds, names))
     return binds, names
 
 

@@ -179,7 +179,7 @@ def collect_projects(paths: tuple[str, ...], files: tuple[str, ...], config: Any
     if files:
         for path in files:
             if path != "-" and not os.path.isfile(path):
-                raise UserError(f"{path}: no such file")
+                raise UserError(f"{path}: {'not a regular file' if os.path.exists(path) else 'no such file'}")
         selected = compose_selection(list(files), **options)
         selected.files, selected.requested = list(files), set(files)
         projects.append(selected)
@@ -225,8 +225,9 @@ def choose_color(option: str, output: str | None) -> bool:
 @click.option("--no-cache", is_flag=True, help="Do not read or write the result cache (HOLDFAST_NO_CACHE=1).")
 @click.option("-p", "--project-name", callback=_keep, expose_value=False, help="Project name, as `docker compose -p` (default: COMPOSE_PROJECT_NAME, `name:`, the folder).")
 @click.option("--add-ignore", is_flag=True, help="Baseline: write `# holdfast: ignore[CODE] TODO` on the line of every finding, then exit 0.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes for many projects (default: the CPUs holdfast may use).")
 @user_errors
-def lint_command(paths: tuple[str, ...], files: tuple[str, ...], config_path: str | None, select: str | None, extend_select: str | None, ignore: str | None, stdin_filename: str | None, output_format: str, output: str | None, fail_level: str | None, exit_zero: bool, statistics: bool, color_option: str, no_cache: bool, add_ignore: bool = False) -> int:
+def lint_command(paths: tuple[str, ...], files: tuple[str, ...], config_path: str | None, select: str | None, extend_select: str | None, ignore: str | None, stdin_filename: str | None, output_format: str, output: str | None, fail_level: str | None, exit_zero: bool, statistics: bool, color_option: str, no_cache: bool, add_ignore: bool = False, jobs: int | None = None) -> int:
     """Check compose files (folders are searched; no PATHS: the current project)."""
     from holdfast.engine import lint_many
 
@@ -236,13 +237,13 @@ def lint_command(paths: tuple[str, ...], files: tuple[str, ...], config_path: st
     projects = collect_projects(paths, files, config)
     stdin = read_stdin(projects, stdin_filename)
     load = None if config_path else (lambda start: build_config((start,), None, select, extend_select, ignore, fail_level))
-    jobs = assign_linters(projects, config, load)
-    findings, sources, displayed, failing = lint_many(jobs, stdin)
+    work = assign_linters(projects, config, load)
+    findings, sources, displayed, failing = lint_many(work, stdin, workers=jobs)
     if add_ignore:
         from holdfast.baseline import report_baseline
 
         return report_baseline(findings, sources)
-    write_report(findings, jobs[0][0], sources, displayed, config, output_format, output, statistics, choose_color(color_option, output))
+    write_report(findings, work[0][0], sources, displayed, config, output_format, output, statistics, choose_color(color_option, output))
     return EXIT_OK if exit_zero or not failing else EXIT_FINDINGS
 
 
@@ -281,6 +282,7 @@ def write_report(findings: list[Any], linter: Any, sources: dict[str, str], file
     if name == "auto":
         name = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
     reporter = load_reporter(name, linter.plugins.reporters())
+    findings, sources, files = _escaped_paths(findings, sources, files)
     report = Report(
         findings=sorted((f for f in findings if not f.suppressed), key=lambda f: f.sort_key()),
         suppressed=sorted((f for f in findings if f.suppressed), key=lambda f: f.sort_key()),
@@ -303,6 +305,24 @@ def write_report(findings: list[Any], linter: Any, sources: dict[str, str], file
         write_text_atomic(output, text)
     else:
         click.echo(text, nl=not text.endswith("\n"), color=color)
+
+
+def _escaped_paths(findings: list[Any], sources: dict[str, str], files: list[str]) -> tuple[list[Any], dict[str, str], list[str]]:
+    """Paths as every format can write them: non-UTF-8 bytes and control characters escaped.
+
+    Done once here, before any reporter (built-in or plugin) sees the report, so the
+    path, its fingerprint, its SARIF URI and its source lines all agree.
+    """
+    from holdfast.reporters._common import safe_path
+
+    if all(p.isprintable() for p in files) and all(f.path.isprintable() for f in findings) and all(p.isprintable() for p in sources):
+        return findings, sources, files
+    for finding in findings:
+        finding.path = safe_path(finding.path)
+        fix = getattr(finding, "fix", None)
+        if fix is not None and getattr(fix, "path", None):
+            fix.path = safe_path(fix.path)
+    return findings, {safe_path(p): t for p, t in sources.items()}, [safe_path(p) for p in files]
 
 
 # -------------------------------------------------------------------- rules & docs

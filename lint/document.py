@@ -1,6 +1,8 @@
 """One compose file: its exact text, its YAML nodes with positions, and plain data.
 
-The file is parsed ONCE with ruamel's composer (pure Python, YAML 1.2). The node
+The file is parsed ONCE with ruamel's composer (YAML 1.2): the C composer from
+`ruamel.yaml.clib` when it is installed, else the pure-Python one; both give the
+same nodes and marks (see `_compose`, tested by tests/test_parser_equivalence.py). The node
 graph carries start/end marks for every key, value and list item, which is what
 findings and text edits need. The plain data (dicts, lists, scalars) is built
 from the same nodes here, so merge keys, duplicate keys and alias expansion are
@@ -20,10 +22,22 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_EXPANDED_NODES = 500_000
+# No compose file needs more than a dozen levels; past this the file is refused before any
+# recursive code (the builder, rules) sees it.
+MAX_DEPTH = 100
+# The C composer recurses on the C stack; above this bound on the nesting a file could
+# have, the pure composer is used (it stops at Python's recursion limit instead of crashing).
+_C_SAFE_NESTING = 5000
+# TAB: the scanners disagree on where it is allowed; NEL, LS, PS: line breaks only for
+# libyaml; a BOM inside the text: libyaml counts it as a column.
+_C_UNSAFE_CHARACTERS = ("\t", "\x85", "\u2028", "\u2029", "\ufeff")
+_ANCHOR = re.compile(r"(?:![^ \t\r\n]*[ \t]+)?&([^ \t\r\n,\[\]{}]+)")
+_LINE_PREFIX = re.compile(r"^[ \-?]*", re.MULTILINE)
 
 _TAG = "tag:yaml.org,2002:"
 _CONFLICT_MARKER = re.compile(r"^(<{7}|>{7})( |$)", re.MULTILINE)
 _MERGE_TAG = _TAG + "merge"
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True)
@@ -67,24 +81,38 @@ class ComposeDocument:
         self.data: Any = None
         self.problems: list[LoadProblem] = []
         self._line_starts: list[int] | None = None
+        self._lines: list[str] | None = None
+        self._key_index: dict[int, dict[str, tuple[Node, Node]]] = {}
         self._parse()
 
     # ------------------------------------------------------------------ loading
     @classmethod
     def from_path(cls, path: str, display: str | None = None, max_bytes: int = MAX_FILE_BYTES) -> "ComposeDocument":
-        """Read a file; unreadable or oversized files raise `DocumentError` (exit 2 in the CLI)."""
+        """Read a regular file, bounded; a missing or unreadable path raises `DocumentError` (exit 2).
+
+        What is not a regular file (a FIFO or device found by a folder walk) or is larger
+        than `max_bytes` becomes an HF001 finding without being read: a FIFO must not
+        hang the run and a link to /dev/zero must not fill memory.
+        """
+        from holdfast.fileio import UnreadableFile, read_regular_file
+
+        shown = display or path
         try:
-            size = os.path.getsize(path)
-        except OSError as exc:
-            raise DocumentError(f"{display or path}: cannot read: {exc.strerror or exc}") from None
-        if size > max_bytes:
-            return cls._too_large(display or path, path, size, max_bytes)
-        try:
-            with open(path, "rb") as handle:
-                raw = handle.read()
-        except OSError as exc:
-            raise DocumentError(f"{display or path}: cannot read: {exc.strerror or exc}") from None
-        return cls.from_bytes(raw, display or path, real_path=path)
+            raw = read_regular_file(path, max_bytes)
+        except UnreadableFile as exc:
+            if exc.errno is not None:  # an OS error: missing, permission denied, ...
+                raise DocumentError(f"{shown}: {exc.strerror or exc}") from None
+            doc = cls.__new__(cls)
+            doc._init_empty(shown, path)
+            message = str(exc)
+            if "larger than" in message:
+                try:
+                    return cls._too_large(shown, path, os.stat(path).st_size, max_bytes)
+                except OSError:
+                    pass
+            doc.problems.append(LoadProblem("HF001", f"{message}; not read", 1, 1))
+            return doc
+        return cls.from_bytes(raw, shown, real_path=path)
 
     @classmethod
     def from_bytes(cls, raw: bytes, path: str, real_path: str | None = None, max_bytes: int | None = None) -> "ComposeDocument":
@@ -96,12 +124,13 @@ class ComposeDocument:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            line = raw.count(b"\n", 0, exc.start) + 1
-            column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
             doc = cls.__new__(cls)
             doc._init_empty(path, real_path)
             doc.text = raw.decode("utf-8", errors="replace")
             doc.has_bom = has_bom
+            # the bytes before the first bad one decode cleanly: count lines and columns in them
+            # the way marks do (LF, CRLF and lone CR; characters, not bytes)
+            line, column = doc.position(len(raw[: exc.start].decode("utf-8")))
             doc.problems.append(LoadProblem("HF001", f"invalid UTF-8 byte 0x{raw[exc.start]:02x}; compose files must be UTF-8", line, column))
             return doc
         return cls(path, text, has_bom=has_bom, real_path=real_path)
@@ -123,9 +152,10 @@ class ComposeDocument:
         self.data = None
         self.problems = []
         self._line_starts = None
+        self._lines = None
+        self._key_index = {}
 
     def _parse(self) -> None:
-        from ruamel.yaml import YAML
         from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
         text = self.text
@@ -134,7 +164,7 @@ class ComposeDocument:
             self.text = text
             self.has_bom = True
         try:
-            self.root = YAML(typ="safe", pure=True).compose(text)
+            self.root = _compose(text)
         except MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             if exc.context_mark is not None and "end of stream" in (exc.problem or ""):
@@ -154,10 +184,10 @@ class ComposeDocument:
             self.problems.append(LoadProblem("HF001", f"YAML syntax error: {problem}", line, column))
             return
         except YAMLError as exc:  # pragma: no cover - defensive: unmarked YAML errors
-            self.problems.append(LoadProblem("HF001", f"YAML syntax error: {exc}", 1, 1))
+            self.problems.append(LoadProblem("HF001", f"YAML syntax error: {_one_line(str(exc))}", 1, 1))
             return
-        except RecursionError:
-            self.problems.append(LoadProblem("HF001", "YAML nesting is too deep", 1, 1))
+        except (RecursionError, _TooDeep):
+            self.problems.append(LoadProblem("HF001", f"YAML nesting is deeper than {MAX_DEPTH} levels; not evaluated", 1, 1))
             return
         if self.root is None:
             self.problems.append(LoadProblem("HF002", "the file is empty; a compose file is a mapping with a `services` key", 1, 1))
@@ -166,6 +196,10 @@ class ComposeDocument:
         if size < 0 or size > MAX_EXPANDED_NODES:
             why = "an alias refers to itself" if size < 0 else f"aliases expand to more than {MAX_EXPANDED_NODES} nodes (an alias bomb?)"
             self.problems.append(LoadProblem("HF001", f"{why}; not evaluated", 1, 1))
+            self.root = None
+            return
+        if _expanded_depth(self.root) > MAX_DEPTH:  # aliases inside aliases nest without indentation
+            self.problems.append(LoadProblem("HF001", f"YAML nesting is deeper than {MAX_DEPTH} levels; not evaluated", 1, 1))
             self.root = None
             return
         builder = _Builder(self)
@@ -179,8 +213,9 @@ class ComposeDocument:
     @property
     def line_starts(self) -> list[int]:
         if self._line_starts is None:
+            # the line breaks YAML 1.2 (and so every mark) counts: LF, CRLF and a lone CR
             starts = [0]
-            starts.extend(m.end() for m in re.finditer("\n", self.text))
+            starts.extend(m.end() for m in _LINE_BREAK.finditer(self.text))
             self._line_starts = starts
         return self._line_starts
 
@@ -198,8 +233,19 @@ class ComposeDocument:
         return index + 1, offset - self.line_starts[index] + 1
 
     def lines(self) -> list[str]:
-        """The text's lines without their line breaks."""
-        return self.text.splitlines()
+        """The text's lines without their line breaks, numbered as marks number them.
+
+        (`str.splitlines` would also split at form feeds, NEL and others, shifting every
+        line after them.) Computed once per document: treat the list as read-only.
+        """
+        if self._lines is None:
+            starts = self.line_starts
+            text = self.text
+            out = [text[a:b].rstrip("\r\n") for a, b in zip(starts, starts[1:])]
+            if starts[-1] < len(text):
+                out.append(text[starts[-1]:])
+            self._lines = out
+        return self._lines
 
     def line_text(self, line: int) -> str:
         starts = self.line_starts
@@ -234,13 +280,29 @@ class ComposeDocument:
                     return None, None
                 key_node, node = None, node.value[step]
             elif isinstance(node, MappingNode):
-                found = find_key(node, step)
+                found = self._find_key(node, step)
                 if found is None:
                     return None, None
                 key_node, node = found
             else:
                 return None, None
         return key_node, node
+
+    def _find_key(self, mapping: MappingNode, key: Any) -> tuple[Node, Node] | None:
+        """`find_key` with an index per large mapping (a rule asks once per service: linear, not quadratic)."""
+        if not isinstance(key, str) or len(mapping.value) < 16:
+            return find_key(mapping, key)
+        index = self._key_index.get(id(mapping))
+        if index is None:
+            index = {}
+            for key_node, value_node in mapping.value:
+                if isinstance(key_node, ScalarNode) and key_node.tag != _MERGE_TAG:
+                    index.setdefault(key_node.value, (key_node, value_node))
+            self._key_index[id(mapping)] = index
+        found = index.get(key)
+        if found is not None or not any(k.tag == _MERGE_TAG for k, _ in mapping.value):
+            return found
+        return find_key(mapping, key)
 
     def node(self, *yaml_path: Any) -> Node | None:
         return self.pair(*yaml_path)[1]
@@ -294,6 +356,130 @@ def _scalar_equals(node: ScalarNode, key: Any) -> bool:
     return _scalar(node) == key
 
 
+class _TooDeep(Exception):
+    """The node tree nests deeper than MAX_DEPTH."""
+
+
+_C_COMPOSER: Any = None  # None: not looked up yet; False: not installed
+
+
+def _c_composer_available() -> bool:
+    global _C_COMPOSER
+    if _C_COMPOSER is None:
+        try:
+            import _ruamel_yaml  # noqa: F401  (ruamel.yaml.clib)
+        except ImportError:
+            _C_COMPOSER = False
+        else:
+            _C_COMPOSER = os.environ.get("HOLDFAST_PURE_YAML") != "1"
+    return bool(_C_COMPOSER)
+
+
+def _compose(text: str, pure: bool | None = None) -> Node | None:
+    """Compose `text` into a node tree with marks; None for an empty document.
+
+    The C composer (libyaml in ruamel.yaml.clib) is used when installed and safe for
+    this text; its tree is normalised to be identical to the pure composer's:
+    plain scalars have style None (C gives ""), and a block collection ending at
+    the end of a file without a final line break ends on the last line (C counts
+    one line further), and anchors get their names back (C drops them). Where the two could disagree the pure composer decides:
+    any syntax error (messages and marks differ), TAB characters, a BOM inside the
+    text, the line breaks only YAML 1.1 knows (NEL, LS, PS), and nesting deep enough to exhaust the C stack.
+    `pure` forces one composer (tests); HOLDFAST_PURE_YAML=1 forces pure.
+    """
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    if pure is None:
+        pure = not _c_composer_available() or not _c_safe(text)
+    if not pure:
+        try:
+            root = YAML(typ="safe", pure=False).compose(text)
+        except YAMLError:
+            root = YAML(typ="safe", pure=True).compose(text)  # the pure parser's message and mark
+            pure = True
+    else:
+        root = YAML(typ="safe", pure=True).compose(text)
+    if root is not None:
+        _normalise(root, text, from_c=not pure)
+    return root
+
+
+def _c_safe(text: str) -> bool:
+    if any(c in text for c in _C_UNSAFE_CHARACTERS):
+        return False
+    # Block nesting needs indentation or `- `/`? ` indicators at the start of a line;
+    # flow nesting needs brackets: together an upper bound on the depth.
+    prefix = max((m.end() - m.start() for m in _LINE_PREFIX.finditer(text)), default=0)
+    return 2 * prefix + text.count("[") + text.count("{") + 2 < _C_SAFE_NESTING
+
+
+def _normalise(root: Node, text: str, from_c: bool) -> None:
+    """Check the depth (iteratively) and, for the C composer's tree, align it with the pure one's."""
+    at_end = len(text)
+    fix_end = from_c and not text.endswith(("\n", "\r"))
+    breaks: list[int] = []  # line start offsets, filled on first use
+    anchored: dict[int, Node] = {}
+    seen: set[int] = set()
+    stack: list[tuple[Node, int]] = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if depth > MAX_DEPTH:
+            raise _TooDeep()
+        if from_c and text[node.start_mark.index : node.start_mark.index + 1] in ("&", "!"):
+            found = _ANCHOR.match(text, node.start_mark.index)  # libyaml's composer drops anchor names
+            if found is not None:  # the innermost node starting there owns it (`&a key: v`: the key)
+                outer = anchored.get(node.start_mark.index)
+                if outer is not None:
+                    outer.anchor = None
+                node.anchor = found.group(1)
+                anchored[node.start_mark.index] = node
+        if isinstance(node, ScalarNode):
+            if from_c and node.style == "":
+                node.style = None
+                if node.value == "" and node.start_mark.index == node.end_mark.index:
+                    # an empty value (`key:`): the pure composer places it at the next token
+                    mark = _mark_at(text, _next_token(text, node.start_mark.index), node.start_mark.name, breaks)
+                    node.start_mark = node.end_mark = mark
+            continue
+        if fix_end and node.end_mark.index == at_end:
+            node.end_mark = _mark_at(text, at_end, node.end_mark.name, breaks)
+        if isinstance(node, MappingNode):
+            for key_node, value_node in node.value:
+                stack.append((key_node, depth + 1))
+                stack.append((value_node, depth + 1))
+        else:
+            stack.extend((item, depth + 1) for item in node.value)
+
+
+_SKIP = re.compile(r"(?:[ \r\n\ufeff]+|#[^\r\n]*)*")
+
+
+def _next_token(text: str, index: int) -> int:
+    """Where the scanner's next token starts: past spaces, line breaks and comments."""
+    return _SKIP.match(text, index).end()
+
+
+def _mark_at(text: str, index: int, name: Any, breaks: list[int]) -> Any:
+    """A pure-style mark for a character offset (line breaks: LF, CRLF, lone CR)."""
+    import bisect
+
+    from ruamel.yaml.error import StringMark
+
+    if not breaks:
+        breaks.append(0)
+        breaks.extend(m.end() for m in _LINE_BREAK.finditer(text))
+    line = bisect.bisect_right(breaks, index) - 1
+    return StringMark(name, index, line, index - breaks[line], text, index)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
 def _size(count: int) -> str:
     return f"{count / 1048576:.1f} MiB" if count >= 1048576 else f"{count} bytes"
 
@@ -313,6 +499,25 @@ def _content_end(text: str, start: int, end: int) -> int:
             end = line_start
             continue
         return end
+
+
+def _expanded_depth(root: Node) -> int:
+    """Nesting depth after expanding aliases (over the DAG, iteratively; cycles were refused before)."""
+    heights: dict[int, int] = {}
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if isinstance(node, ScalarNode):
+            heights[id(node)] = 1
+            continue
+        children = [c for pair in node.value for c in pair] if isinstance(node, MappingNode) else node.value
+        if done:
+            heights[id(node)] = 1 + max((heights.get(id(c), 1) for c in children), default=0)
+        elif id(node) not in heights:
+            heights[id(node)] = 0
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if id(c) not in heights)
+    return heights.get(id(root), 1)
 
 
 def _expanded_size(root: Node, limit: int) -> int:

@@ -317,19 +317,29 @@ def _lint_one(index: int) -> tuple[list[Finding], dict[str, str], list[str], lis
     return result.findings + result.suppressed, sources, displayed, linter.notices[before:], failing
 
 
-def lint_many(jobs: list[tuple[Linter, ProjectFiles]], stdin: tuple[str, bytes] | None = None) -> tuple[list[Finding], dict[str, str], list[str], bool]:
-    """Lint every project; many projects are spread over the CPUs with forked workers.
+def available_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask, e.g. a container's cpuset), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
 
-    Parsing YAML in pure Python is the cost of a large run, and projects are
-    independent, so a CI check over a whole repository uses every core. Where
-    fork is unavailable (or for a handful of files) it runs in this process.
+
+def lint_many(jobs: list[tuple[Linter, ProjectFiles]], stdin: tuple[str, bytes] | None = None, workers: int | None = None) -> tuple[list[Finding], dict[str, str], list[str], bool]:
+    """Lint every project; many projects are spread over `workers` forked processes.
+
+    Projects are independent, so a CI check over a whole repository uses every CPU
+    it may (`--jobs`, default: the affinity mask). Each worker takes contiguous
+    chunks of projects, so start-up and knowledge are paid once per worker. Where fork
+    is unavailable, for one worker, or for a handful of files it runs in this process.
     The findings include the suppressed ones (`finding.suppressed`), which never
     make a run fail; the reporters show them for the audit trail.
     """
     global _FORK_STATE
 
-    workers = min(os.cpu_count() or 1, 8)
+    workers = workers if workers is not None else available_cpus()
     results = []
+    workers = max(1, min(workers, len(jobs)))
     use_pool = len(jobs) >= PARALLEL_MIN_PROJECTS and workers > 1 and hasattr(os, "fork")
     if use_pool:
         import multiprocessing  # only here: it costs more to import than linting one small file

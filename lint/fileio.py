@@ -1,8 +1,8 @@
 """Reading and writing files safely.
 
 Reads: only regular files, never more than a limit (a FIFO would hang, `/dev/zero`
-would fill memory). Writes: atomic replace that keeps the file's mode (and, by the
-caller, its bytes' style).
+would fill memory). Writes: keep owner, group, mode and hard links, refuse read-only files
+(see `write_bytes_atomic`); the caller keeps the bytes' style.
 """
 
 from __future__ import annotations
@@ -63,26 +63,63 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
-def write_bytes_atomic(path: str, data: bytes) -> None:
-    """Write to a temporary file beside `path`, fsync, then rename over it, keeping the mode."""
-    directory = os.path.dirname(os.path.abspath(path))
+class ReadOnlyFile(PermissionError):
+    """The file to rewrite has no write permission bit: refused unless the caller allows it."""
+
+
+def write_bytes_atomic(path: str, data: bytes, *, allow_readonly: bool = False) -> None:
+    """Replace the contents of `path` with `data`, keeping what the file is: owner, group, mode, links.
+
+    - A symlink is followed: the file it points to is rewritten, the link stays a link.
+    - A file without any write permission bit (0444) is refused with `ReadOnlyFile`
+      unless `allow_readonly` (root could write it, but the mode says "do not touch").
+    - A file with one link is replaced atomically: a temporary file beside it gets the
+      data, is fsynced, gets the original mode and (fchown) owner and group, then is
+      renamed over it, so a crash leaves either the old or the new file. When the owner
+      cannot be kept (not root, file owned by someone else) the file is rewritten in
+      place instead, which keeps its owner.
+    - A file with several hard links is rewritten in place (a rename would detach this
+      name from the others): the new bytes are written from the start, the file is
+      truncated to their length and fsynced. Not atomic: a crash in the middle can
+      leave a mix, which is why only hard-linked files take this path.
+    - A new file gets the umask's default mode and the caller's owner.
+    """
+    target = os.path.realpath(path)
     try:
-        mode: int | None = stat.S_IMODE(os.stat(path).st_mode)
+        info: os.stat_result | None = os.stat(target)
     except FileNotFoundError:
-        mode = None
+        info = None
+    if info is not None:
+        if not stat.S_ISREG(info.st_mode):
+            raise UnreadableFile(f"{path}: not a regular file ({_kind(info.st_mode)}); not written")
+        if not info.st_mode & 0o222 and not allow_readonly:
+            raise ReadOnlyFile(f"{path}: the file is read-only (mode {stat.S_IMODE(info.st_mode):04o}); not written (make it writable, or pass --force-readonly)")
+        if info.st_nlink > 1:
+            _rewrite_in_place(target, data)
+            return
+    directory = os.path.dirname(target)
     fd, temp = tempfile.mkstemp(prefix=".holdfast-", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
+            if info is not None:
+                os.fchmod(handle.fileno(), stat.S_IMODE(info.st_mode))
+                if (info.st_uid, info.st_gid) != (os.geteuid(), os.getegid()):
+                    try:
+                        os.fchown(handle.fileno(), info.st_uid, info.st_gid)
+                    except PermissionError:
+                        handle.close()
+                        os.unlink(temp)
+                        _rewrite_in_place(target, data)  # keeps the owner we may not give away
+                        return
+            else:
+                umask = os.umask(0)
+                os.umask(umask)
+                os.fchmod(handle.fileno(), 0o666 & ~umask)
             os.fsync(handle.fileno())
-        if mode is not None:
-            os.chmod(temp, mode)
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(temp, 0o666 & ~umask)
-        os.replace(temp, path)
+        os.replace(temp, target)
+        _fsync_directory(directory)
     except BaseException:
         try:
             os.unlink(temp)
@@ -91,5 +128,34 @@ def write_bytes_atomic(path: str, data: bytes) -> None:
         raise
 
 
-def write_text_atomic(path: str, text: str) -> None:
-    write_bytes_atomic(path, text.encode("utf-8"))
+def _rewrite_in_place(path: str, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise UnreadableFile(f"{path}: not a regular file ({_kind(info.st_mode)}); not written")
+        view = memoryview(data)
+        offset = 0
+        while offset < len(view):
+            offset += os.pwrite(fd, view[offset:], offset)
+        os.ftruncate(fd, len(data))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_directory(directory: str) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_text_atomic(path: str, text: str, *, allow_readonly: bool = False) -> None:
+    write_bytes_atomic(path, text.encode("utf-8"), allow_readonly=allow_readonly)

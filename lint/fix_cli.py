@@ -41,6 +41,7 @@ from holdfast.cli import (
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain (the pre-commit hook: `holdfast lint` reports them).")
 @click.option("--fail-level", type=click.Choice(["error", "warning", "info"]), default=None, help="Lowest severity of a remaining finding that makes the exit code 1 (default: error).")
 @click.option("--color", "color_option", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
+@click.option("--force-readonly", is_flag=True, help="Rewrite files even when they are read-only (mode without write bits).")
 @click.option("--apply", "apply_live", is_flag=True, help="Also rescue the data of running or stopped containers: plan + apply on the live host (see `holdfast apply`).")
 @click.option("--yes", is_flag=True, help="With --apply: do not ask before the first destructive step.")
 @click.option("--dry-run", is_flag=True, help="With --apply: show what would run and change nothing.")
@@ -63,6 +64,7 @@ def fix_command(
     exit_zero: bool,
     fail_level: str | None,
     color_option: str,
+    force_readonly: bool,
     apply_live: bool,
     yes: bool,
     dry_run: bool,
@@ -131,7 +133,7 @@ def fix_command(
             elif change.path in from_stdin or change.real_path is None:
                 stdout_bytes.append(change.new_bytes)
             else:
-                change.write()
+                change.write(allow_readonly=force_readonly)
         if not show_diff:
             for document in documents:
                 if document.path in from_stdin and not any(c.path == document.path for c in outcome.changes):

@@ -115,13 +115,13 @@ class FileChange:
     def changed(self) -> bool:
         return self.created or self.original_bytes != self.new_bytes
 
-    def write(self) -> None:
-        """Write atomically, keeping the file's mode (new files get the umask's default)."""
+    def write(self, allow_readonly: bool = False) -> None:
+        """Write keeping owner, group, mode and hard links; a read-only file is refused unless allowed."""
         from holdfast.fileio import write_bytes_atomic
 
         if self.real_path is None:
             raise ValueError(f"{self.path}: no file to write (standard input)")
-        write_bytes_atomic(self.real_path, self.new_bytes)
+        write_bytes_atomic(self.real_path, self.new_bytes, allow_readonly=allow_readonly)
 
     def diff(self) -> str:
         """A unified diff of the change, with git's marker for a missing final newline."""

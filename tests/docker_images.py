@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -54,29 +55,51 @@ def ensure_test_images() -> dict[str, str]:
     global _built
     with _lock:
         if _built is None:
-            try:
-                result = subprocess.run(
-                    ["bash", str(BUILD_SCRIPT)],
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,
-                    text=True,
-                    timeout=BUILD_TIMEOUT,
-                    check=False,
-                )
-            except subprocess.TimeoutExpired as exc:
-                output = exc.stdout or ""
-                if isinstance(output, bytes):
-                    output = output.decode(errors="replace")
-                raise RuntimeError(
-                    f"{BUILD_SCRIPT} timed out after {BUILD_TIMEOUT}s:\n{_tail(output)}"
-                ) from exc
-            if result.returncode != 0:
-                raise RuntimeError(
-                    f"{BUILD_SCRIPT} failed (exit {result.returncode}):\n"
-                    f"{_tail(result.stdout)}"
-                )
+            missing = [tag for tag in FALLBACK_IMAGES.values() if not _image_exists(tag)]
+            say = _progress if missing else (lambda line: None)
+            if missing:
+                say(f"building the local test images ({', '.join(missing)}) with {BUILD_SCRIPT.name}; "
+                    "the first build downloads ~100 MB of packages and takes a few minutes")
+            returncode, output = _run_build(say)
+            if returncode is None:
+                raise RuntimeError(f"{BUILD_SCRIPT} timed out after {BUILD_TIMEOUT}s:\n{_tail(output)}")
+            if returncode != 0:
+                raise RuntimeError(f"{BUILD_SCRIPT} failed (exit {returncode}):\n{_tail(output)}")
+            if missing:
+                say("test images ready")
             _built = {name: _own_tag(tag, name) for name, tag in TEST_IMAGES.items()}
         return dict(_built)
+
+
+def _progress(line: str) -> None:
+    """Show build progress even under pytest's output capture (the real stderr)."""
+    stream = sys.__stderr__
+    if stream is not None:
+        stream.write(f"[holdfast test images] {line}\n")
+        stream.flush()
+
+
+def _image_exists(tag: str) -> bool:
+    result = subprocess.run(["docker", "image", "inspect", tag], capture_output=True, check=False)
+    return result.returncode == 0
+
+
+def _run_build(say) -> tuple[int | None, str]:
+    """Run build.sh, passing each output line to `say`; (exit code or None on timeout, output)."""
+    process = subprocess.Popen(["bash", str(BUILD_SCRIPT)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
+    timer = threading.Timer(BUILD_TIMEOUT, process.kill)
+    timer.start()
+    lines: list[str] = []
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line.rstrip("\n"))
+            say(lines[-1])
+        process.wait()
+    finally:
+        timed_out = not timer.is_alive()
+        timer.cancel()
+    return (None if timed_out else process.returncode), "\n".join(lines)
 
 
 def _own_tag(tag: str, name: str) -> str:

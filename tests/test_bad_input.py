@@ -81,6 +81,12 @@ def test_unreadable_file(work):
                     raise PermissionError(13, "Permission denied", os.fsdecode(file))
                 return _open(file, *a, **k)
             builtins.open = _deny
+            _os_open = os.open
+            def _deny_os(file, *a, **k):
+                if os.path.basename(os.fsdecode(file)) == "compose.yaml":
+                    raise PermissionError(13, "Permission denied", os.fsdecode(file))
+                return _os_open(file, *a, **k)
+            os.open = _deny_os
             """
         )
         result = holdfast("lint", "compose.yaml", cwd=work, prelude=prelude)

@@ -67,8 +67,14 @@ def fixable_line(findings: list[Finding]) -> str | None:
 
 
 def slash_path(path: str) -> str:
-    """A path with forward slashes, as CI systems expect relative to the repository root."""
-    return path.replace("\\", "/")
+    """A path with forward slashes, as CI systems expect relative to the repository root.
+
+    Only Windows separates with backslashes; elsewhere a backslash is part of a name
+    (or of an escape written by `safe_path`) and stays.
+    """
+    import os
+
+    return path.replace("\\", "/") if os.sep == "\\" else path
 
 
 def one_line(text: str) -> str:
@@ -93,4 +99,26 @@ def one_line(text: str) -> str:
             out.append(ch)
         else:
             out.append(ch.encode("unicode_escape").decode("ascii"))
+    return "".join(out)
+
+
+def safe_path(path: str) -> str:
+    """A path that every report format can write and no reader can mistake.
+
+    A name that is not UTF-8 reaches Python with surrogate escapes (PEP 383): each
+    such byte is written as `\\xNN`, so JSON, SARIF and GitLab reports no longer
+    abort on it. Control characters are escaped too (a file named with a newline
+    must not start a new line of text or concise output), as `one_line` does.
+    """
+    if path.isprintable():
+        return path
+    out = []
+    for ch in path:
+        code = ord(ch)
+        if 0xDC80 <= code <= 0xDCFF:
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif ch.isprintable():
+            out.append(ch)
+        else:
+            out.append(one_line(ch) if ch in "\n\r" else ch.encode("unicode_escape", "backslashreplace").decode("ascii"))
     return "".join(out)

@@ -14,13 +14,15 @@ from typing import ClassVar
 
 from holdfast.model import Finding, Report, Severity
 from holdfast.reporters import Reporter
-from holdfast.reporters._common import fixable_line, severity_of, slash_path, sorted_findings, summary_line
+from holdfast.reporters._common import fixable_line, one_line, severity_of, slash_path, sorted_findings, summary_line
 
 COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
 
 def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """The runner's escaping for line breaks and `%`; other control characters are shown escaped."""
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text if text.isprintable() else one_line(text)
 
 
 def escape_property(text: str) -> str:

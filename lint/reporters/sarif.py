@@ -26,6 +26,7 @@ from urllib.parse import quote
 
 from holdfast.model import Applicability, Finding, Fix, Report, Rule, Severity
 from holdfast.reporters import Reporter, position
+from holdfast.reporters._common import slash_path
 from holdfast.reporters._common import applicability, severity_of, sorted_findings
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -53,7 +54,7 @@ def artifact_uri(path: str) -> str:
         return PureWindowsPath(path).as_uri()
     if path.startswith("/"):
         return PurePosixPath(path).as_uri()
-    return quote(path.replace("\\", "/"), safe="/")
+    return quote(slash_path(path), safe="/")
 
 
 def pascal_case(name: str) -> str:
