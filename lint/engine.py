@@ -165,14 +165,18 @@ class Linter:
         requested = {d.path for d, p in zip(documents, files.files) if p in files.requested or p == "-"}
         return self.lint_documents(documents, requested, project_dir=project_dir or files.directory)
 
-    def lint_documents(self, documents: list[ComposeDocument], requested: set[str], project_dir: str | None = None) -> LintResult:
+    def lint_documents(self, documents: list[ComposeDocument], requested: set[str], project_dir: str | None = None, nested: Iterable[ComposeDocument] = ()) -> LintResult:
+        """Lint one project. `nested`: edited versions of files reached through `include`/`extends` (the fixer's)."""
         parsed = [d for d in documents if d.data is not None and isinstance(d.data, dict)]
         project_ok = len(parsed) == len(documents)
         directory = project_dir
         if directory is None:
             first = documents[0]
             directory = os.path.dirname(first.real_path) if first.real_path else os.getcwd()
-        project = Project.load(parsed or documents[:1], directory=directory) if parsed else Project("", directory, [], {})
+        nested = list(nested)
+        cache = {os.path.abspath(d.real_path): d for d in parsed + nested if d.real_path} if nested else None
+        project = Project.load(parsed or documents[:1], directory=directory, cache=cache) if parsed else Project("", directory, [], {})
+        project.extra_documents.extend(d for d in nested if d not in project.extra_documents and d not in documents)
         all_documents = list(documents) + [d for d in project.extra_documents if d not in documents]
         findings: list[Finding] = []
         for rule in self.selected_rules():

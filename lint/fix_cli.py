@@ -77,7 +77,7 @@ def fix_command(
     through the same code path as `holdfast plan` + `holdfast apply`.
     """
     from holdfast.engine import Linter, exit_code
-    from holdfast.fixing import FixSession
+    from holdfast.fixing import FixSession, finding_key
 
     config = build_config(paths + files, config_path, select, extend_select, ignore, fail_level)
     if not apply_live and (yes or dry_run or backup_dir or host or project_name):
@@ -116,6 +116,11 @@ def fix_command(
         for finding, reason in outcome.refused:
             where = f" in service {finding.service}" if finding.service else ""
             messages.append(f"{finding.path}: cannot fix {finding.code}{where}: {reason}")
+        left = {finding_key(f) for f in outcome.remaining}
+        for finding in outcome.unsafe_skipped:
+            if finding_key(finding) in left:
+                where = f" in service {finding.service}" if finding.service else ""
+                messages.append(f"{finding.path}: did not fix {finding.code}{where}: the fix is unsafe (run with --unsafe-fixes to apply it)")
         for note in outcome.notices:
             if note not in linter.notices:
                 linter.notices.append(note)

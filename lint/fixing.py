@@ -472,31 +472,43 @@ class FixSession:
         self.options = dict(options or {})
         self.notices: list[str] = []
         self.pinned: list[str] = []  # live-host pins applied on their own (not carried by a mount fix)
+        self.nested: list[str] = []  # files reached through include/extends that a fix edits (not merged as top-level files)
         self.override: OverrideTarget | None = None
         if to_override:
             self.override = self._override_target()
 
     # ------------------------------------------------------------------ setup
     def _override_target(self) -> OverrideTarget:
+        """The file Compose loads last for this project: edit it, never create a second override.
+
+        Several files given (`-f a -f b`, or a base and its override): the last one.
+        One default-named base file: the override Compose would load beside it, whatever
+        its name (Compose v2's order); only when none exists is one created.
+        """
         base_path = self.order[0]
         base = self.current[base_path]
         if base.real_path is None:
             raise ValueError("--to-override needs files on disk, not standard input")
-        for path in self.order[1:]:
-            name = os.path.basename(path)
-            if ".override." in name:
-                doc = self.current[path]
-                return OverrideTarget(path, doc.real_path, doc, base, created=False)
-        display = override_path_for(base_path)
-        real = override_path_for(base.real_path)
-        if os.path.exists(real):
+        existing = existing_overrides(base.real_path) if os.path.basename(base_path) in BASE_NAMES else []
+        if len(existing) > 1:
+            others = ", ".join(os.path.basename(p) for p in existing[1:])
+            self.notices.append(f"Compose v2 loads {os.path.basename(existing[0])} and ignores {others}")
+        if len(self.order) > 1:
+            path = self.order[-1]
+            doc = self.current[path]
+            return OverrideTarget(path, doc.real_path, doc, base, created=False)
+        if existing:
+            real = existing[0]
+            display = os.path.join(os.path.dirname(base_path), os.path.basename(real))
             doc = ComposeDocument.from_path(real, display=display)
             self._add_document(doc, created=False)
             return OverrideTarget(display, real, doc, base, created=False)
+        display = override_path_for(base_path)
+        real = override_path_for(base.real_path)
         empty = ComposeDocument(display, "", real_path=real)
         empty.newline = base.newline
         name = os.path.basename(base_path)
-        if name not in ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"):
+        if name not in BASE_NAMES:
             self.notices.append(f"{display}: Compose loads this override only when it is named with -f after {base_path}")
         return OverrideTarget(display, real, empty, base, created=True)
 
@@ -526,7 +538,8 @@ class FixSession:
                 if key in given_up or not self._wanted(finding):
                     continue
                 candidate = self._fix_for(finding, project)
-                if candidate is None:
+                if isinstance(candidate, str):
+                    refused[key] = (finding, candidate)
                     continue
                 fix = candidate.fix
                 if fix.applicability is Applicability.DISPLAY_ONLY or not fix.edits:
@@ -553,7 +566,7 @@ class FixSession:
             if accepted:  # the last pass still changed something: more might follow
                 self.notices.append(f"stopped after {MAX_PASSES} passes; some fixes may remain")
         self._pin_leftovers()
-        final = self.linter.lint_documents(self._active(), self.requested, project_dir=self.project_dir)
+        final = self.linter.lint_documents(self._active(), self.requested, project_dir=self.project_dir, nested=self._nested())
         remaining = list(final.findings)
         left = {finding_key(f) for f in remaining}
         for note in final.notices:
@@ -579,14 +592,33 @@ class FixSession:
 
     def _active(self) -> list[ComposeDocument]:
         """The documents to lint: an override that does not exist yet is left out until it has text."""
-        return [self.current[p] for p in self.order if p in self.current and (self.current[p].text or self.originals.get(p) is self.current[p])]
+        return [
+            self.current[p]
+            for p in self.order
+            if p in self.current and p not in self.nested and (self.current[p].text or self.originals.get(p) is self.current[p])
+        ]
+
+    def _nested(self) -> list[ComposeDocument]:
+        """Included / extended files a fix edits: the project loads them through `include`/`extends`, as Compose does."""
+        return [self.current[p] for p in self.nested if p in self.current]
+
+    def _adopt_nested(self, path: str, project: Project | None) -> ComposeDocument | None:
+        """The file a finding points into, when the project reached it through `include` or `extends`."""
+        if project is None:
+            return None
+        for document in project.extra_documents:
+            if document.path == path and document.path not in self.current:
+                self.nested.append(document.path)
+                self._add_document(document, created=False)
+                return document
+        return None
 
     def _lint(self) -> tuple[list[Finding], Project | None]:
         documents = self._active()
         with_fixes = self.linter.with_fixes
         self.linter.with_fixes = False
         try:
-            result = self.linter.lint_documents(documents, self.requested, project_dir=self.project_dir)
+            result = self.linter.lint_documents(documents, self.requested, project_dir=self.project_dir, nested=self._nested())
         finally:
             self.linter.with_fixes = with_fixes
         return result.findings, self._project(documents)
@@ -598,8 +630,10 @@ class FixSession:
         parsed = [d for d in documents if isinstance(d.data, dict)]
         project = None
         if parsed and len(parsed) == len(documents):
+            nested = self._nested()
+            cache = {os.path.abspath(d.real_path): d for d in parsed + nested if d.real_path} if nested else None
             try:
-                project = Project.load(parsed, directory=self.project_dir)
+                project = Project.load(parsed, directory=self.project_dir, cache=cache)
             except Exception as exc:  # noqa: BLE001 - fixers fall back to a single-document view
                 self.notices.append(f"could not assemble the project for fixing: {type(exc).__name__}: {exc}")
         return project
@@ -615,10 +649,11 @@ class FixSession:
             options["override"] = self.override
         return options
 
-    def _fix_for(self, finding: Finding, project: Project | None) -> _Candidate | None:
-        document = self.current.get(finding.path)
+    def _fix_for(self, finding: Finding, project: Project | None) -> _Candidate | str:
+        """The fix for a finding, or why there is none (one line, shown by `holdfast fix`)."""
+        document = self.current.get(finding.path) or self._adopt_nested(finding.path, project)
         if document is None:
-            return None
+            return f"{finding.path} is not one of the files Compose loads for this project"
         options = self.fix_options(project)
         for fixer in self.linter.fixers:
             if finding.code not in getattr(fixer, "codes", ()):
@@ -632,7 +667,7 @@ class FixSession:
                 continue
             path = fix.path or finding.path
             return self._with_pins(_Candidate(finding, fixer, fix, path), options)
-        return None
+        return "no fixer knows how to fix this case"
 
     # ------------------------------------------------------------------ live-host pins
     def _pin_services(self) -> list[str]:
@@ -829,6 +864,18 @@ class FixSession:
             original_bytes = b"" if created else encode(original, original.text)
             out.append(FileChange(path, document.real_path, original_bytes, encode(document, document.text), created))
         return out
+
+
+BASE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
+# The override files Compose v2 loads beside a default-named base file, first found wins
+# (checked against Compose 2.26: it warns about the others and ignores them).
+OVERRIDE_NAMES = ("compose.override.yml", "compose.override.yaml", "docker-compose.override.yml", "docker-compose.override.yaml")
+
+
+def existing_overrides(base: str) -> list[str]:
+    """The override files beside `base` that exist, in the order Compose v2 picks them."""
+    directory = os.path.dirname(base)
+    return [os.path.join(directory, n) for n in OVERRIDE_NAMES if os.path.isfile(os.path.join(directory, n))]
 
 
 def override_path_for(base: str) -> str:
