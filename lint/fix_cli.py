@@ -47,6 +47,7 @@ from holdfast.cli import (
 @click.option("--backup-dir", type=click.Path(file_okay=False), default=None, help="With --apply: where backups go (default ./holdfast-backups/<timestamp>/).")
 @click.option("--host", default=None, help="With --apply: Docker endpoint (default: DOCKER_HOST or the current context).")
 @click.option("-p", "--project-name", default=None, help="With --apply: the Compose project name, when it is not the folder's.")
+@click.option("--compose", "compose", type=click.Choice(["v2", "v1"]), default=None, help="With --apply: the Compose flavour that recreates the project (default: the one that created it).")
 @user_errors
 def fix_command(
     paths: tuple[str, ...],
@@ -69,6 +70,7 @@ def fix_command(
     backup_dir: str | None,
     host: str | None,
     project_name: str | None,
+    compose: str | None,
 ) -> int:
     """Fix compose files in place (folders are searched; no PATHS: the current project).
 
@@ -80,8 +82,8 @@ def fix_command(
     from holdfast.fixing import FixSession, finding_key
 
     config = build_config(paths + files, config_path, select, extend_select, ignore, fail_level)
-    if not apply_live and (yes or dry_run or backup_dir or host or project_name):
-        raise UserError("--yes, --dry-run, --backup-dir, --host and --project-name go with --apply")
+    if not apply_live and (yes or dry_run or backup_dir or host or project_name or compose):
+        raise UserError("--yes, --dry-run, --backup-dir, --host, --project-name and --compose go with --apply")
     if apply_live:
         if show_diff or "-" in paths or "-" in files:
             raise UserError("--apply changes a live host; it cannot be combined with --diff or standard input")
@@ -89,7 +91,7 @@ def fix_command(
 
         code = fix_apply(
             paths, files, config=config, project_name=project_name, to_override=to_override,
-            yes=yes, dry_run=dry_run, backup_dir=backup_dir, host=host,
+            yes=yes, dry_run=dry_run, backup_dir=backup_dir, host=host, compose=compose,
         )
         if code != EXIT_OK or dry_run:
             return code  # the apply said what happened and how to get back; fix nothing more
