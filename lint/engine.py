@@ -129,6 +129,12 @@ class Linter:
         return self._fixers
 
     def _check_options(self) -> None:
+        unknown = self.config.check_codes(self.rules)
+        if unknown and any(p.error for p in self.plugins.loaded):
+            # a plugin that failed to load may own the code: warn, do not break everyone's run
+            self.notices.extend(f"{line} (a plugin failed to load; it may define it)" for line in unknown)
+        elif unknown:
+            raise ConfigError(unknown[0])
         for code, options in self.config.rule_options.items():
             rule = self.rules.get(code)
             if rule is None:
