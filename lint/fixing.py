@@ -55,6 +55,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from holdfast.project import Project
 
 MAX_PASSES = 10
+# Codes whose fix gives a data path a new mount: on a live project the data would have to move too.
+DATA_CODES = ("HF101", "HF102", "HF105")
 _PARSE_CODES = ("HF001", "HF002", "HF003")
 _BOM = b"\xef\xbb\xbf"
 
@@ -530,12 +532,17 @@ class FixSession:
         given_up: set[tuple[Any, ...]] = set()
         seen_states = {self._state_hash()}
         accepted: list[AppliedFix] = []
+        blocked: dict[str, str] = self.options.get("blocked") or {}  # service -> why its data may not move (a live container)
         for _pass in range(MAX_PASSES):
             findings, project = self._lint()
             candidates: list[_Candidate] = []
             for finding in findings:
                 key = finding_key(finding)
                 if key in given_up or not self._wanted(finding):
+                    continue
+                if finding.service in blocked and finding.code in DATA_CODES:
+                    refused[key] = (finding, blocked[finding.service])
+                    given_up.add(key)
                     continue
                 candidate = self._fix_for(finding, project)
                 if isinstance(candidate, str):
@@ -568,6 +575,9 @@ class FixSession:
         self._pin_leftovers()
         final = self.linter.lint_documents(self._active(), self.requested, project_dir=self.project_dir, nested=self._nested())
         remaining = list(final.findings)
+        for finding in remaining:
+            if finding.service in blocked and finding.code in DATA_CODES:
+                finding.fix = None  # not fixable by `holdfast fix` while the container holds the data
         left = {finding_key(f) for f in remaining}
         for note in final.notices:
             if note not in self.notices:
@@ -947,6 +957,7 @@ def fix_project_outcome(
 
 
 __all__ = [
+    "DATA_CODES",
     "MAX_PASSES",
     "AppliedFix",
     "FileChange",
