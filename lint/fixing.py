@@ -495,10 +495,12 @@ class FixSession:
         if len(existing) > 1:
             others = ", ".join(os.path.basename(p) for p in existing[1:])
             self.notices.append(f"Compose v2 loads {os.path.basename(existing[0])} and ignores {others}")
+        last = self.current[self.order[-1]]
         if len(self.order) > 1:
-            path = self.order[-1]
-            doc = self.current[path]
-            return OverrideTarget(path, doc.real_path, doc, base, created=False)
+            # the last file, unless it is an override Compose ignores for another one beside it
+            ignored = _is_override_beside(last, base) and existing and os.path.abspath(existing[0]) != os.path.abspath(str(last.real_path))
+            if not ignored:
+                return OverrideTarget(last.path, last.real_path, last, base, created=False)
         if existing:
             real = existing[0]
             display = os.path.join(os.path.dirname(base_path), os.path.basename(real))
@@ -886,6 +888,14 @@ def existing_overrides(base: str) -> list[str]:
     """The override files beside `base` that exist, in the order Compose v2 picks them."""
     directory = os.path.dirname(base)
     return [os.path.join(directory, n) for n in OVERRIDE_NAMES if os.path.isfile(os.path.join(directory, n))]
+
+
+def _is_override_beside(document: ComposeDocument, base: ComposeDocument) -> bool:
+    """Whether `document` is one of the override names, in the base file's folder."""
+    if not document.real_path or not base.real_path:
+        return False
+    same = os.path.dirname(os.path.abspath(document.real_path)) == os.path.dirname(os.path.abspath(base.real_path))
+    return same and os.path.basename(document.real_path) in OVERRIDE_NAMES
 
 
 def override_path_for(base: str) -> str:

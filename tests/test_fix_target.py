@@ -166,3 +166,18 @@ def test_fix_of_an_extending_service_edits_the_service_not_the_shared_base(tmp_p
         assert "./data/db:/var/lib/postgresql/data" in text
     else:  # the base already persists it: nothing to do
         assert result.returncode == 0 and text == main
+
+
+def test_to_override_never_edits_an_override_compose_ignores(tmp_path: Path) -> None:
+    """docker-compose.yml + docker-compose.override.yml + compose.override.yml: Compose v2 loads the last one."""
+    (tmp_path / "docker-compose.yml").write_text(MYSQL)
+    ignored = "services:\n  web:\n    ports: ['9090:80']\n"
+    (tmp_path / "docker-compose.override.yml").write_text(ignored)
+    (tmp_path / "compose.override.yml").write_text("services:\n  web:\n    ports: ['8080:80']\n")
+    result = holdfast("fix", "--to-override", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "docker-compose.override.yml").read_text() == ignored
+    assert "./data/db:/var/lib/mysql" in (tmp_path / "compose.override.yml").read_text()
+    config = compose_config(tmp_path)
+    if config is not None:
+        assert binds(config, "db") == {"/var/lib/mysql": str(tmp_path / "data" / "db")}
