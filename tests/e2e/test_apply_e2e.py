@@ -354,9 +354,9 @@ STEP_IDS = [
 ]
 BEFORE_DESTRUCTIVE = STEP_IDS[: STEP_IDS.index("remove")]
 RESUMED = {"remove", "restore:redis", "recreate", "verify-mounts", "finish"}  # the others end in a rollback
-# Under v1 the cases where Compose's behaviour decides the outcome: the project started again
-# after an early failure, a resume into the recreate, a rollback before and after Compose recreated.
-V1_STEPS = ["stop", "remove", "restore:db", "recreate", "wait-healthy"]
+# Under v1 the cases where Compose's behaviour decides the outcome: a rollback that must recreate
+# the removed containers, a resume after Compose recreated, a rollback after it did.
+V1_STEPS = ["restore:db", "recreate", "wait-healthy"]
 
 
 class FailAfter:
