@@ -56,6 +56,12 @@ PLAN_EXIT_CODES_HELP = (
 )
 
 
+COMPOSE_HELP = (
+    "Compose flavour that recreates the project: v2 (`docker compose`) or v1 (`docker-compose`). "
+    "Default: the one that created the project (its containers' labels), else $HOLDFAST_COMPOSE."
+)
+
+
 def _echo_error(exc: Any) -> None:
     click.echo(f"holdfast: error: {exc}", err=True)
     for line in getattr(exc, "advice", []) or []:
@@ -86,27 +92,39 @@ def connect(host: str | None) -> Any:
     return Engine.connect(host)
 
 
-def compose_for(plan: Any, engine: Any) -> Any:
-    """The project's Compose CLI, aimed at the same engine; None when no Compose is installed."""
-    from holdfast.apply.compose import ComposeProject, detect_cli
+def compose_for(plan: Any, engine: Any, compose: str | None = None) -> Any:
+    """The project's Compose CLI, aimed at the same engine; None when that Compose is not installed.
+
+    The flavour is `compose` when given, else the one the plan recorded (the one that created
+    the project), never silently the other one."""
+    from holdfast.apply.compose import ComposeProject, detect_cli, flavour_of_cli_text
 
     env = dict(os.environ)
     env.update(engine.endpoint.compose_env())
-    cli = detect_cli(env)
+    cli = detect_cli(env, prefer=compose or flavour_of_cli_text(plan.compose_cli))
     if cli is None:
         return None
     return ComposeProject(cli, plan.project.name, plan.project.directory, plan.compose_files, plan.project.env_file, engine.endpoint.compose_env())
 
 
-def make_plans(paths: tuple[str, ...], files: tuple[str, ...], config: Any, engine: Any, *, project_name: str | None = None, to_override: bool = False, services: set[str] | None = None) -> tuple[list[Any], list[str]]:
-    """Plans for every project among PATHS/-f that has a live service to rescue, plus notes for the others."""
-    from holdfast.apply.compose import detect_cli
+def make_plans(
+    paths: tuple[str, ...],
+    files: tuple[str, ...],
+    config: Any,
+    engine: Any,
+    *,
+    project_name: str | None = None,
+    to_override: bool = False,
+    services: set[str] | None = None,
+    compose: str | None = None,
+) -> tuple[list[Any], list[str]]:
+    """Plans for every project among PATHS/-f that has a live service to rescue, plus notes for the others.
+
+    `compose` ("v1"/"v2"): the Compose flavour to recreate with; by default the one that created
+    each project (the planner reads it from the containers' labels)."""
     from holdfast.apply.planner import Planner
 
-    env = dict(os.environ)
-    env.update(engine.endpoint.compose_env())
-    cli = detect_cli(env)
-    planner = Planner(engine, config, compose_cli=cli.display if cli else None)
+    planner = Planner(engine, config, compose=compose)
     plans, notes = [], []
     for project in collect_projects(paths, files, config):
         outcome = planner.plan(project, project_name=project_name, to_override=to_override, services=services)
@@ -136,11 +154,13 @@ def run_apply(
     console: Any = None,
     extra_plugins: list[Any] | None = None,
     keep_current: bool = False,
+    compose: str | None = None,
 ) -> int:
     """Apply (or roll back) a loaded Plan; the one code path behind `apply` and `fix --apply`.
 
     `extra_plugins` are registered with the plugin manager (tests inject faults
     through `holdfast_before_step` / `holdfast_after_step`)."""
+    from holdfast.apply.compose import flavour_of_cli_text
     from holdfast.apply.console import Console
     from holdfast.apply.errors import ApplyError, PlanInvalid
     from holdfast.apply.executor import ApplyOptions, Executor
@@ -156,7 +176,10 @@ def run_apply(
             engine = connect(host)
         if engine.endpoint.url != plan.engine.endpoint:
             raise PlanInvalid(f"the plan was made against {plan.engine.endpoint} but holdfast is connected to {engine.endpoint.url} ({engine.endpoint.source}); use --host")
-        executor = Executor(plan, engine, compose_for(plan, engine), directory, console=console, plugins=load_plugins(extra_plugins), options=options)
+        planned = flavour_of_cli_text(plan.compose_cli)
+        if compose and planned and compose != planned:
+            console.warn(f"the plan recreates with Compose {planned} (the flavour that created the project); using Compose {compose} as asked")
+        executor = Executor(plan, engine, compose_for(plan, engine, compose), directory, console=console, plugins=load_plugins(extra_plugins), options=options)
         return executor.rollback() if rollback else executor.apply()
     except ApplyError as exc:
         console.error(f"error: {exc}")
@@ -181,6 +204,7 @@ def fix_apply(
     on_failure: str = "stop",
     console: Any = None,
     extra_plugins: list[Any] | None = None,
+    compose: str | None = None,
 ) -> int:
     """`holdfast fix --apply`: fix + plan + apply in one call, with apply's prompts and exit codes.
 
@@ -201,7 +225,7 @@ def fix_apply(
         config = build_config(paths + files, None, None, None, None)
     try:
         engine = connect(host)
-        plans, notes = make_plans(paths, files, config, engine, project_name=project_name, to_override=to_override, services=services)
+        plans, notes = make_plans(paths, files, config, engine, project_name=project_name, to_override=to_override, services=services, compose=compose)
     except ApplyError as exc:
         _echo_error(exc)
         return exc.exit_code
@@ -213,7 +237,10 @@ def fix_apply(
         if not dry_run:
             save(plan, os.path.join(directory, "plan.json"))
         console.say(_summary(plan, directory))
-        code = run_apply(plan, engine=engine, backup_dir=directory, yes=yes, dry_run=dry_run, health_timeout=health_timeout, on_failure=on_failure, console=console, extra_plugins=extra_plugins)
+        code = run_apply(
+            plan, engine=engine, backup_dir=directory, yes=yes, dry_run=dry_run, health_timeout=health_timeout,
+            on_failure=on_failure, console=console, extra_plugins=extra_plugins, compose=compose,
+        )
         worst = max(worst, code)
     return worst
 
@@ -242,9 +269,10 @@ def _summary(plan: Any, directory: str) -> str:
 @click.option("--service", "services", multiple=True, help="Only these services (repeatable).")
 @click.option("--to-override", is_flag=True, help="Put the new mounts in the override file instead of editing the compose file.")
 @click.option("-H", "--host", default=None, help="Docker engine URL (default: DOCKER_HOST, then the current Docker context).")
+@click.option("--compose", "compose", type=click.Choice(["v2", "v1"]), default=None, help=COMPOSE_HELP)
 @user_errors
 @_guard
-def plan_command(paths: tuple[str, ...], files: tuple[str, ...], config_path: str | None, select: str | None, extend_select: str | None, ignore: str | None, stdin_filename: str | None, output: str, show_path: str | None, backup_dir: str | None, project_name: str | None, services: tuple[str, ...], to_override: bool, host: str | None) -> int:
+def plan_command(paths: tuple[str, ...], files: tuple[str, ...], config_path: str | None, select: str | None, extend_select: str | None, ignore: str | None, stdin_filename: str | None, output: str, show_path: str | None, backup_dir: str | None, project_name: str | None, services: tuple[str, ...], to_override: bool, host: str | None, compose: str | None) -> int:
     """Plan the rescue of live data kept inside containers (HF101/HF102/HF105), for review before `apply`."""
     from holdfast.apply.plan import load, save
     from holdfast.apply.render import show
@@ -257,7 +285,7 @@ def plan_command(paths: tuple[str, ...], files: tuple[str, ...], config_path: st
         raise UserError("`plan` needs compose files on disk (standard input cannot be patched)")
     config = build_config(paths + files, config_path, select, extend_select, ignore)
     engine = connect(host)
-    plans, notes = make_plans(paths, files, config, engine, project_name=project_name, to_override=to_override, services=set(services) or None)
+    plans, notes = make_plans(paths, files, config, engine, project_name=project_name, to_override=to_override, services=set(services) or None, compose=compose)
     for note in notes:
         click.echo(f"holdfast: {note}", err=True)
     if not plans:
@@ -288,9 +316,10 @@ def plan_command(paths: tuple[str, ...], files: tuple[str, ...], config_path: st
 @click.option("--on-failure", type=click.Choice(["stop", "rollback"]), default="stop", show_default=True, help="After a failure past the point of no return: stop with advice, or roll back at once.")
 @click.option("--keep-current", is_flag=True, help="With --rollback: archive the current data into the backup folder first (sha256 verified), even when it changed since the apply.")
 @click.option("-H", "--host", default=None, help="Docker engine URL (default: DOCKER_HOST, then the current Docker context).")
+@click.option("--compose", "compose", type=click.Choice(["v2", "v1"]), default=None, help=COMPOSE_HELP)
 @user_errors
 @_guard
-def apply_command(plan_path: str, yes: bool, dry_run: bool, rollback: bool, backup_dir: str | None, health_timeout: float, on_failure: str, keep_current: bool, host: str | None) -> int:
+def apply_command(plan_path: str, yes: bool, dry_run: bool, rollback: bool, backup_dir: str | None, health_timeout: float, on_failure: str, keep_current: bool, host: str | None, compose: str | None) -> int:
     """Run a plan: fingerprint, stop, archive, verify, remove, restore, patch, recreate, verify.
 
     Re-running the same command resumes after the last verified step."""
@@ -305,7 +334,7 @@ def apply_command(plan_path: str, yes: bool, dry_run: bool, rollback: bool, back
         raise UserError("standard input is not a terminal: pass --yes to confirm (or --dry-run to preview)")
     if rollback and dry_run:
         raise UserError("--rollback and --dry-run together are not supported; --rollback asks before it changes anything")
-    return run_apply(plan, backup_dir=backup_dir, yes=yes, dry_run=dry_run, rollback=rollback, host=host, health_timeout=health_timeout, on_failure=on_failure, keep_current=keep_current)
+    return run_apply(plan, backup_dir=backup_dir, yes=yes, dry_run=dry_run, rollback=rollback, host=host, health_timeout=health_timeout, on_failure=on_failure, keep_current=keep_current, compose=compose)
 
 
 __all__ = ["EXIT_USAGE", "apply_command", "fix_apply", "make_plans", "plan_command", "run_apply"]

@@ -60,6 +60,56 @@ def detect_cli(env: dict[str, str] | None = None, prefer: str | None = None) -> 
     return None
 
 
+LABEL_VERSION = "com.docker.compose.version"
+NAMES = {"v2": "Compose v2 (`docker compose`)", "v1": "Compose v1 (`docker-compose`)"}
+
+
+def flavour_of_version(version: str | None) -> str | None:
+    """"1.29.2" -> "v1", "2.26.1" (or "v2.26.1") -> "v2"; None when it says nothing."""
+    head = (version or "").strip().lstrip("vV").split(".", 1)[0]
+    if not head.isdigit():
+        return None
+    return "v1" if int(head) < 2 else "v2"
+
+
+def flavour_of_container(project: str, service: str, name: str, labels: dict[str, str]) -> str | None:
+    """Which Compose created a container: its version label, else its name (`p_db_1` v1, `p-db-1` v2)."""
+    found = flavour_of_version(labels.get(LABEL_VERSION))
+    if found is not None:
+        return found
+    name = name.lstrip("/")
+    if name.startswith(f"{project}_{service}_"):
+        return "v1"
+    if name.startswith(f"{project}-{service}-"):
+        return "v2"
+    return None
+
+
+def project_flavour(containers: list) -> tuple[str | None, list[str]]:
+    """The flavour that created a project's containers (`ContainerFacts`), and notes when they disagree."""
+    counts: dict[str, list[str]] = {}
+    for facts in containers:
+        flavour = flavour_of_container(facts.project, facts.service, facts.name, facts.labels)
+        if flavour is not None:
+            counts.setdefault(flavour, []).append(facts.name)
+    if not counts:
+        return None, []
+    if len(counts) == 1:
+        return next(iter(counts)), []
+    winner = max(counts, key=lambda k: (len(counts[k]), k))
+    other = "v1" if winner == "v2" else "v2"
+    return winner, [f"containers {', '.join(sorted(counts[other]))} were created by Compose {other}, the others by {winner}; using {winner}"]
+
+
+def flavour_of_cli_text(text: str | None) -> str | None:
+    """The flavour a plan's `compose_cli` names ("docker compose" / "docker-compose")."""
+    argv = tuple((text or "").split())
+    for flavour, known in FLAVOURS.items():
+        if argv == known or (argv and os.path.basename(argv[-1]) == known[-1] and len(known) == 1):
+            return flavour
+    return None
+
+
 @dataclass
 class ComposeProject:
     """One Compose project: how to address it on the command line."""

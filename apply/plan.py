@@ -179,6 +179,9 @@ class Plan:
     holdfast_version: str
     project: ProjectRef
     engine: EngineRef
+    # The Compose CLI that recreates the project: the flavour that created it (its containers'
+    # labels), or the one named with --compose. "docker compose" (v2) or "docker-compose" (v1);
+    # apply runs that flavour, never silently the other (v2 would rename v1's containers).
     compose_cli: str | None
     services: list[ServicePlan]
     others: list[OtherContainer]

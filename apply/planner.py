@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from holdfast import __version__
-from holdfast.apply.errors import Refused
+from holdfast.apply.errors import PlanInvalid, Refused
 from holdfast.apply.host import ContainerFacts, MountFact
 from holdfast.apply.plan import (
     PLAN_CODES,
@@ -121,7 +121,20 @@ def _now() -> str:
 class Planner:
     """Plans one project at a time; `fixer` and `knowledge` are injectable for tests."""
 
-    def __init__(self, engine: Any, config: Any, *, linter: Any = None, fixer: Callable[..., list[Any]] | None = None, knowledge: Any = None, compose_cli: str | None = None):
+    def __init__(
+        self,
+        engine: Any,
+        config: Any,
+        *,
+        linter: Any = None,
+        fixer: Callable[..., list[Any]] | None = None,
+        knowledge: Any = None,
+        compose_cli: str | None = None,
+        compose: str | None = None,
+    ):
+        """`compose` ("v1"/"v2") names the Compose flavour to recreate with; by default the one
+        that created the project (its containers' labels), else $HOLDFAST_COMPOSE, else v2 then v1.
+        `compose_cli` fixes the recorded CLI outright (tests without any Compose installed)."""
         from holdfast.engine import Linter
 
         self.engine = engine
@@ -130,6 +143,7 @@ class Planner:
         self.knowledge = knowledge or self.linter.knowledge
         self.fixer = fixer
         self.compose_cli = compose_cli
+        self.compose = compose
 
     def _fix(self, *args: Any, **kwargs: Any) -> list[Any]:
         if self.fixer is None:
@@ -152,6 +166,7 @@ class Planner:
 
         notes.extend(extend_planner(self, paths, directory))
         result = self.linter.lint_files(files, project_dir=directory)
+        _refuse_unparsed(result.documents.values())
         codes_by_service: dict[str, list[str]] = {}
         for finding in result.findings:
             if finding.plan and finding.code in PLAN_CODES and finding.service and (services is None or finding.service in services):
@@ -209,6 +224,7 @@ class Planner:
         for other in others:
             if other.oneoff and other.state == "running":
                 warnings.append(f"one-off container {other.name} is running; it is stopped with the project and started again afterwards")
+        compose_cli = self._compose_cli(name, containers, warnings)
         version = self.engine.version()
         total = sum(s.size_bytes for s in planned)
         estimate = {"data_bytes": total, "downtime_seconds": round(FIXED_DOWNTIME + 5 * len(planned) + total / ARCHIVE_RATE + total / RESTORE_RATE, 1)}
@@ -217,7 +233,7 @@ class Planner:
             holdfast_version=__version__,
             project=ProjectRef(name, directory, [ComposeFile(p, sha256_file(p) or "") for p in paths], _env_file(containers)),
             engine=EngineRef(self.engine.endpoint.url, self.engine.endpoint.source, version.get("version", "?"), version.get("api_version", "?")),
-            compose_cli=self.compose_cli,
+            compose_cli=compose_cli,
             services=planned,
             others=others,
             changes=[self._change(c) for c in changes],
@@ -228,6 +244,37 @@ class Planner:
         return PlanOutcome(plan, notes)
 
     # --------------------------------------------------------------- helpers
+    def _compose_cli(self, name: str, containers: list[ContainerFacts], warnings: list[str]) -> str | None:
+        """The Compose CLI the recreate must use: the flavour that created the project, unless another is asked for.
+
+        Recreating a v1 project with v2 renames its containers (`p_db_1` -> `p-db-1`) and v2 does
+        not see v1's containers as its own; so a flavour that is not installed is a refusal, never
+        a silent switch."""
+        if self.compose_cli is not None and self.compose is None:
+            return self.compose_cli
+        from holdfast.apply.compose import NAMES, detect_cli, project_flavour
+
+        created, notes = project_flavour([c for c in containers if not c.oneoff])
+        warnings.extend(notes)
+        asked = self.compose or os.environ.get("HOLDFAST_COMPOSE") or None
+        wanted = asked or created
+        if asked and created and asked != created:
+            warnings.append(
+                f"project {name!r} was created by Compose {created}; it is recreated with Compose {asked} as asked, "
+                f"so its containers get {asked}'s names ({_example_name(name, asked)})"
+            )
+        env = dict(os.environ)
+        env.update(self.engine.endpoint.compose_env())
+        cli = detect_cli(env, prefer=wanted)
+        if cli is None and wanted is not None:
+            why = "as asked" if asked else "it created the project's containers (their labels say so)"
+            other = "v2" if wanted == "v1" else "v1"
+            raise Refused(
+                f"project {name!r} needs {NAMES[wanted]} ({why}), which does not run on this machine; "
+                f"install it, or pass --compose {other} to recreate the project with Compose {other} (its containers are renamed)"
+            )
+        return cli.display if cli is not None else None
+
     def _resolve(self, facts: ContainerFacts) -> tuple[Any, int | None]:
         """The image as the container really runs it: its environment, command, and the major from PG_MAJOR & co."""
         probe = self.knowledge.resolve(facts.image_ref, env=facts.env, command=facts.cmd, entrypoint=facts.entrypoint)
@@ -327,12 +374,15 @@ class Planner:
         for path in paths:
             change = by_path.pop(path, None)
             documents.append(ComposeDocument.from_bytes(change.new_bytes, path, real_path=path) if change else ComposeDocument.from_path(path))
-        for path, change in by_path.items():  # files the fix created (an override)
-            documents.append(ComposeDocument.from_bytes(change.new_bytes, path, real_path=path))
-        broken = [d.path for d in documents if not isinstance(d.data, dict)]
+        nested = []  # files reached through include / extends that the fix edited: loaded through them, as Compose does
+        for path, change in by_path.items():
+            document = ComposeDocument.from_bytes(change.new_bytes, os.path.relpath(path), real_path=path)
+            (documents if change.created else nested).append(document)  # a created file is an override
+        broken = [d.path for d in documents + nested if not isinstance(d.data, dict)]
         if broken:
             raise Refused(f"the patched file {broken[0]} does not parse; nothing was planned")
-        return Project.load(documents, directory=directory)
+        cache = {os.path.abspath(d.real_path): d for d in documents + nested if d.real_path}
+        return Project.load(documents, directory=directory, cache=cache)
 
     @staticmethod
     def _change(change: Any) -> FileChange:
@@ -479,6 +529,27 @@ class Planner:
                 )
             if os.path.exists(move.bind_source) and not os.path.isdir(move.bind_source):
                 raise Refused(f"service {name}: the bind target {move.bind_source} exists and is not a folder")
+
+
+class UnparsedFile(PlanInvalid):
+    """A compose file of the project does not parse: nothing can be planned from it (exit 2)."""
+
+
+def _refuse_unparsed(documents: Any) -> None:
+    """Stop at the first file that is not YAML (HF001), with lint's own line: a plan needs the whole project."""
+    for document in documents:
+        problems = [p for p in document.problems if p.code == "HF001"]
+        if problems or document.data is None:
+            if problems:
+                problem = problems[0]
+                where, message = f"{document.path}:{problem.line}:{problem.column}", problem.message
+            else:
+                where, message = f"{document.path}:1:1", "the file does not parse"
+            raise UnparsedFile(f"{where}: HF001 {message}; nothing was planned (fix the file, then plan again)")
+
+
+def _example_name(project: str, flavour: str) -> str:
+    return f"{project}-db-1" if flavour == "v2" else f"{project}_db_1"
 
 
 def _env_file(containers: list[ContainerFacts]) -> str | None:

@@ -59,6 +59,7 @@ class Config:
     fix_bind_root: str = "./data"
     fix_persistence: str = "bind"  # what `fix` adds: a bind mount or a named volume
     max_file_size: int = 4 * 1024 * 1024
+    file_codes: frozenset[str] = frozenset()  # codes the configuration file names (to say where a bad one is)
 
     @property
     def base_dir(self) -> str:
@@ -83,6 +84,31 @@ class Config:
                 return True
         return False
 
+    def check_codes(self, known: Any) -> list[str]:
+        """One line per rule code that matches no known rule (`HF10l`), with the closest known code.
+
+        A selector is valid when it is `ALL` or a prefix of at least one known code (`HF`, `HF1`):
+        a code that matches nothing would silently turn rules off (or on) without anyone noticing.
+        `known` is every rule code, built-in and from plugins."""
+        known = sorted(set(known))
+        settings: list[tuple[str, tuple[str, ...]]] = [
+            ("select", self.select or ()),
+            ("extend-select", self.extend_select),
+            ("ignore", self.ignore),
+            ("severity", tuple(self.severity)),
+        ]
+        settings += [(f"per-file-ignores '{pattern}'", codes) for pattern, codes in self.per_file_ignores]
+        problems: list[str] = []
+        for setting, codes in settings:
+            for code in codes:
+                if code == "ALL" or any(k.startswith(code) for k in known):
+                    continue
+                if setting == "severity" and code in known:
+                    continue
+                where = f"{self.path}: '{setting}'" if self.path and code in self.file_codes else f"--{setting}" if setting in ("select", "extend-select", "ignore") else f"'{setting}'"
+                problems.append(f"{where}: unknown rule code {code!r}{_closest(code, known)} (see `holdfast rules`)")
+        return list(dict.fromkeys(problems))
+
     def is_excluded(self, path: str) -> bool:
         relative = _relative(path, self.base_dir)
         parts = relative.replace("\\", "/").split("/")
@@ -91,6 +117,23 @@ class Config:
             if fnmatch.fnmatch(relative, pattern) or any(fnmatch.fnmatch(part, pattern) for part in parts):
                 return True
         return False
+
+
+def _closest(code: str, known: list[str]) -> str:
+    import difflib  # only when a code is wrong
+
+    lookalike = code[:2] + code[2:].translate(str.maketrans("LIO", "110"))  # `HF10l`: a letter for a digit
+    if lookalike != code and any(k.startswith(lookalike) for k in known):
+        return f"; did you mean {lookalike}?"
+    def score(candidate: str) -> float:  # difflib's ratio; a transposition (`HF140`/`HF104`) breaks ties
+        return difflib.SequenceMatcher(None, code, candidate).ratio() + (0.05 if sorted(code) == sorted(candidate) else 0.0)
+
+    best = max(known, key=score, default=None)
+    close = [best] if best is not None and score(best) >= 0.5 else []
+    if not close:  # a prefix that is too long or too short for the ratio: compare with the prefixes too
+        prefixes = sorted({k[:n] for k in known for n in range(2, len(k))})
+        close = difflib.get_close_matches(code, prefixes, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]}?" if close else ""
 
 
 def _matches(code: str, selectors: tuple[str, ...]) -> bool:
@@ -176,10 +219,12 @@ def parse_config(table: dict[str, Any], path: str | None) -> Config:
         value = table.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{where}: '{key}' must be a list of rule codes")
+        named.update(v.strip().upper() for v in value)
         return tuple(v.strip().upper() for v in value)
 
     config = Config(path=os.path.abspath(path) if path else None)
     changes: dict[str, Any] = {}
+    named: set[str] = set()
     if "select" in table:
         changes["select"] = codes("select")
     changes["extend_select"] = codes("extend-select")
@@ -192,12 +237,14 @@ def parse_config(table: dict[str, Any], path: str | None) -> Config:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{where}: per-file-ignores '{pattern}' must be a list of rule codes")
         entries.append((pattern, tuple(v.upper() for v in value)))
+        named.update(v.upper() for v in value)
     changes["per_file_ignores"] = tuple(entries)
     severity = table.get("severity", {})
     if not isinstance(severity, dict):
         raise ConfigError(f"{where}: 'severity' must be a table of CODE = \"error|warning|info\"")
     try:
         changes["severity"] = {code.upper(): Severity.parse(str(level)) for code, level in severity.items()}
+        named.update(code.upper() for code in severity)
         if "fail-level" in table:
             changes["fail_level"] = Severity.parse(str(table["fail-level"]))
     except ValueError as exc:
@@ -239,4 +286,5 @@ def parse_config(table: dict[str, Any], path: str | None) -> Config:
         if not isinstance(table["max-file-size"], int) or table["max-file-size"] <= 0:
             raise ConfigError(f"{where}: 'max-file-size' must be a positive number of bytes")
         changes["max_file_size"] = table["max-file-size"]
+    changes["file_codes"] = frozenset(named)
     return replace(config, **changes)

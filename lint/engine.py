@@ -132,6 +132,12 @@ class Linter:
         return self._fixers
 
     def _check_options(self) -> None:
+        unknown = self.config.check_codes(self.rules)
+        if unknown and any(p.error for p in self.plugins.loaded):
+            # a plugin that failed to load may own the code: warn, do not break everyone's run
+            self.notices.extend(f"{line} (a plugin failed to load; it may define it)" for line in unknown)
+        elif unknown:
+            raise ConfigError(unknown[0])
         for code, options in self.config.rule_options.items():
             rule = self.rules.get(code)
             if rule is None:
@@ -174,14 +180,18 @@ class Linter:
         requested = {d.path for d, p in zip(documents, files.files) if p in files.requested or p == "-"}
         return self.lint_documents(documents, requested, project_dir=project_dir or files.directory, selection=files if files.env is not None else None)
 
-    def lint_documents(self, documents: list[ComposeDocument], requested: set[str], project_dir: str | None = None, selection: ProjectFiles | None = None) -> LintResult:
+    def lint_documents(self, documents: list[ComposeDocument], requested: set[str], project_dir: str | None = None, selection: ProjectFiles | None = None, nested: Iterable[ComposeDocument] = ()) -> LintResult:
+        """Lint one project. `nested`: edited versions of files reached through `include`/`extends` (the fixer's)."""
         parsed = [d for d in documents if d.data is not None and isinstance(d.data, dict)]
         project_ok = len(parsed) == len(documents)
         directory = project_dir
         if directory is None:
             first = documents[0]
             directory = os.path.dirname(first.real_path) if first.real_path else os.getcwd()
-        project = Project.load(parsed or documents[:1], directory=directory, selection=selection) if parsed else Project("", directory, [], {})
+        nested = list(nested)
+        cache = {os.path.abspath(d.real_path): d for d in parsed + nested if d.real_path} if nested else None
+        project = Project.load(parsed or documents[:1], directory=directory, cache=cache, selection=selection) if parsed else Project("", directory, [], {})
+        project.extra_documents.extend(d for d in nested if d not in project.extra_documents and d not in documents)
         all_documents = list(documents) + [d for d in project.extra_documents if d not in documents]
         findings: list[Finding] = []
         for rule in self.selected_rules():

@@ -8,7 +8,14 @@ nothing, prints a unified diff and exits 1 when there would be changes. `-` read
 standard input and writes the fixed text to standard output (messages go to
 standard error). Exit codes: 0 nothing left at or above the fail level, 1
 findings remain (or `--diff` with changes, or `--exit-non-zero-on-fix` and
-something was fixed), 2 usage or configuration errors. Never touches Docker.
+something was fixed), 2 usage or configuration errors.
+
+Docker: without `--apply`, `fix` edits files only. When a data fix (HF101/HF102/HF105)
+would be written and a Docker engine is configured (DOCKER_HOST, DOCKER_CONTEXT or the
+default socket), it asks the engine whether that service has a container; if so, that
+fix is refused with one line pointing to `holdfast fix --apply` (see
+docs/fix-on-live-host.md). `--no-engine` never asks (pre-commit, CI); the Docker SDK is
+imported only when the question is asked.
 """
 
 from __future__ import annotations
@@ -48,6 +55,8 @@ from holdfast.cli import (
 @click.option("--backup-dir", type=click.Path(file_okay=False), default=None, help="With --apply: where backups go (default ./holdfast-backups/<timestamp>/).")
 @click.option("--host", default=None, help="With --apply: Docker endpoint (default: DOCKER_HOST or the current context).")
 @click.option("-p", "--project-name", default=None, help="With --apply: the Compose project name, when it is not the folder's.")
+@click.option("--compose", "compose", type=click.Choice(["v2", "v1"]), default=None, help="With --apply: the Compose flavour that recreates the project (default: the one that created it).")
+@click.option("--no-engine", is_flag=True, help="Never ask Docker whether the project runs (pre-commit, CI): edit the files only.")
 @user_errors
 def fix_command(
     paths: tuple[str, ...],
@@ -71,6 +80,8 @@ def fix_command(
     backup_dir: str | None,
     host: str | None,
     project_name: str | None,
+    compose: str | None,
+    no_engine: bool,
 ) -> int:
     """Fix compose files in place (folders are searched; no PATHS: the current project).
 
@@ -79,11 +90,13 @@ def fix_command(
     through the same code path as `holdfast plan` + `holdfast apply`.
     """
     from holdfast.engine import Linter, exit_code
-    from holdfast.fixing import FixSession
+    from holdfast.fixing import FixSession, finding_key
 
     config = build_config(paths + files, config_path, select, extend_select, ignore, fail_level)
-    if not apply_live and (yes or dry_run or backup_dir or host or project_name):
-        raise UserError("--yes, --dry-run, --backup-dir, --host and --project-name go with --apply")
+    if not apply_live and (yes or dry_run or backup_dir or host or project_name or compose):
+        raise UserError("--yes, --dry-run, --backup-dir, --host, --project-name and --compose go with --apply")
+    if apply_live and no_engine:
+        raise UserError("--apply rescues data through Docker; it cannot be combined with --no-engine")
     if apply_live:
         if show_diff or "-" in paths or "-" in files:
             raise UserError("--apply changes a live host; it cannot be combined with --diff or standard input")
@@ -91,7 +104,7 @@ def fix_command(
 
         code = fix_apply(
             paths, files, config=config, project_name=project_name, to_override=to_override,
-            yes=yes, dry_run=dry_run, backup_dir=backup_dir, host=host,
+            yes=yes, dry_run=dry_run, backup_dir=backup_dir, host=host, compose=compose,
         )
         if code != EXIT_OK or dry_run:
             return code  # the apply said what happened and how to get back; fix nothing more
@@ -112,12 +125,23 @@ def fix_command(
         requested = {d.path for d, p in zip(documents, project.files) if p in project.requested or p == "-"}
         session = FixSession(linter, documents, requested, project_dir=project.directory, unsafe=unsafe_fixes, to_override=to_override)
         outcome = session.run()
+        if not no_engine and stdin is None:
+            blocked = _live_blocks(outcome, documents, project.directory, linter)
+            if blocked:  # again, without the fixes that would leave a live container's data behind
+                documents = linter.load_documents(project, stdin)
+                session = FixSession(linter, documents, requested, project_dir=project.directory, unsafe=unsafe_fixes, to_override=to_override, options={"blocked": blocked})
+                outcome = session.run()
         for applied in outcome.applied:
             messages.append(applied.summary)
         applied_count += len(outcome.applied)
         for finding, reason in outcome.refused:
             where = f" in service {finding.service}" if finding.service else ""
             messages.append(f"{finding.path}: cannot fix {finding.code}{where}: {reason}")
+        left = {finding_key(f) for f in outcome.remaining}
+        for finding in outcome.unsafe_skipped:
+            if finding_key(finding) in left:
+                where = f" in service {finding.service}" if finding.service else ""
+                messages.append(f"{finding.path}: did not fix {finding.code}{where}: the fix is unsafe (run with --unsafe-fixes to apply it)")
         for note in outcome.notices:
             if note not in linter.notices:
                 linter.notices.append(note)
@@ -172,6 +196,29 @@ def fix_command(
     if exit_zero:
         return EXIT_OK
     return exit_code(remaining, config.fail_level)
+
+
+def _live_blocks(outcome: Any, documents: list[Any], directory: str | None, linter: Any) -> dict[str, str]:
+    """Services whose data fix must not be written: their container holds the data (asks Docker only when needed)."""
+    from holdfast.fixing import DATA_CODES
+
+    services = {a.finding.service for a in outcome.applied if a.finding.code in DATA_CODES and a.finding.service}
+    if not services:
+        return {}
+    from holdfast.apply.livecheck import blocked_services, engine_configured
+
+    if not engine_configured():
+        return {}
+    from holdfast.project import Project
+
+    parsed = [d for d in documents if isinstance(d.data, dict)]
+    if not parsed:
+        return {}
+    blocked, notes = blocked_services(Project.load(parsed, directory=directory), services, linter=linter)
+    for note in notes:
+        if note not in linter.notices:
+            linter.notices.append(note)
+    return blocked
 
 
 __all__ = ["fix_command"]

@@ -55,6 +55,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from holdfast.project import Project
 
 MAX_PASSES = 10
+# Codes whose fix gives a data path a new mount: on a live project the data would have to move too.
+DATA_CODES = ("HF101", "HF102", "HF105")
 _PARSE_CODES = ("HF001", "HF002", "HF003")
 _BOM = b"\xef\xbb\xbf"
 
@@ -476,31 +478,45 @@ class FixSession:
         self.options = dict(options or {})
         self.notices: list[str] = []
         self.pinned: list[str] = []  # live-host pins applied on their own (not carried by a mount fix)
+        self.nested: list[str] = []  # files reached through include/extends that a fix edits (not merged as top-level files)
         self.override: OverrideTarget | None = None
         if to_override:
             self.override = self._override_target()
 
     # ------------------------------------------------------------------ setup
     def _override_target(self) -> OverrideTarget:
+        """The file Compose loads last for this project: edit it, never create a second override.
+
+        Several files given (`-f a -f b`, or a base and its override): the last one.
+        One default-named base file: the override Compose would load beside it, whatever
+        its name (Compose v2's order); only when none exists is one created.
+        """
         base_path = self.order[0]
         base = self.current[base_path]
         if base.real_path is None:
             raise ValueError("--to-override needs files on disk, not standard input")
-        for path in self.order[1:]:
-            name = os.path.basename(path)
-            if ".override." in name:
-                doc = self.current[path]
-                return OverrideTarget(path, doc.real_path, doc, base, created=False)
-        display = override_path_for(base_path)
-        real = override_path_for(base.real_path)
-        if os.path.exists(real):
+        existing = existing_overrides(base.real_path) if os.path.basename(base_path) in BASE_NAMES else []
+        if len(existing) > 1:
+            others = ", ".join(os.path.basename(p) for p in existing[1:])
+            self.notices.append(f"Compose v2 loads {os.path.basename(existing[0])} and ignores {others}")
+        last = self.current[self.order[-1]]
+        if len(self.order) > 1:
+            # the last file, unless it is an override Compose ignores for another one beside it
+            ignored = _is_override_beside(last, base) and existing and os.path.abspath(existing[0]) != os.path.abspath(str(last.real_path))
+            if not ignored:
+                return OverrideTarget(last.path, last.real_path, last, base, created=False)
+        if existing:
+            real = existing[0]
+            display = os.path.join(os.path.dirname(base_path), os.path.basename(real))
             doc = ComposeDocument.from_path(real, display=display)
             self._add_document(doc, created=False)
             return OverrideTarget(display, real, doc, base, created=False)
+        display = override_path_for(base_path)
+        real = override_path_for(base.real_path)
         empty = ComposeDocument(display, "", real_path=real)
         empty.newline = base.newline
         name = os.path.basename(base_path)
-        if name not in ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"):
+        if name not in BASE_NAMES:
             self.notices.append(f"{display}: Compose loads this override only when it is named with -f after {base_path}")
         return OverrideTarget(display, real, empty, base, created=True)
 
@@ -522,6 +538,7 @@ class FixSession:
         given_up: set[tuple[Any, ...]] = set()
         seen_states = {self._state_hash()}
         accepted: list[AppliedFix] = []
+        blocked: dict[str, str] = self.options.get("blocked") or {}  # service -> why its data may not move (a live container)
         for _pass in range(MAX_PASSES):
             findings, project = self._lint()
             candidates: list[_Candidate] = []
@@ -529,8 +546,13 @@ class FixSession:
                 key = finding_key(finding)
                 if key in given_up or not self._wanted(finding):
                     continue
+                if finding.service in blocked and finding.code in DATA_CODES:
+                    refused[key] = (finding, blocked[finding.service])
+                    given_up.add(key)
+                    continue
                 candidate = self._fix_for(finding, project)
-                if candidate is None:
+                if isinstance(candidate, str):
+                    refused[key] = (finding, candidate)
                     continue
                 fix = candidate.fix
                 if fix.applicability is Applicability.DISPLAY_ONLY or not fix.edits:
@@ -557,8 +579,11 @@ class FixSession:
             if accepted:  # the last pass still changed something: more might follow
                 self.notices.append(f"stopped after {MAX_PASSES} passes; some fixes may remain")
         self._pin_leftovers()
-        final = self.linter.lint_documents(self._active(), self.requested, project_dir=self.project_dir)
+        final = self.linter.lint_documents(self._active(), self.requested, project_dir=self.project_dir, nested=self._nested())
         remaining = list(final.findings)
+        for finding in remaining:
+            if finding.service in blocked and finding.code in DATA_CODES:
+                finding.fix = None  # not fixable by `holdfast fix` while the container holds the data
         left = {finding_key(f) for f in remaining}
         for note in final.notices:
             if note not in self.notices:
@@ -583,14 +608,33 @@ class FixSession:
 
     def _active(self) -> list[ComposeDocument]:
         """The documents to lint: an override that does not exist yet is left out until it has text."""
-        return [self.current[p] for p in self.order if p in self.current and (self.current[p].text or self.originals.get(p) is self.current[p])]
+        return [
+            self.current[p]
+            for p in self.order
+            if p in self.current and p not in self.nested and (self.current[p].text or self.originals.get(p) is self.current[p])
+        ]
+
+    def _nested(self) -> list[ComposeDocument]:
+        """Included / extended files a fix edits: the project loads them through `include`/`extends`, as Compose does."""
+        return [self.current[p] for p in self.nested if p in self.current]
+
+    def _adopt_nested(self, path: str, project: Project | None) -> ComposeDocument | None:
+        """The file a finding points into, when the project reached it through `include` or `extends`."""
+        if project is None:
+            return None
+        for document in project.extra_documents:
+            if document.path == path and document.path not in self.current:
+                self.nested.append(document.path)
+                self._add_document(document, created=False)
+                return document
+        return None
 
     def _lint(self) -> tuple[list[Finding], Project | None]:
         documents = self._active()
         with_fixes = self.linter.with_fixes
         self.linter.with_fixes = False
         try:
-            result = self.linter.lint_documents(documents, self.requested, project_dir=self.project_dir)
+            result = self.linter.lint_documents(documents, self.requested, project_dir=self.project_dir, nested=self._nested())
         finally:
             self.linter.with_fixes = with_fixes
         return result.findings, self._project(documents)
@@ -602,8 +646,10 @@ class FixSession:
         parsed = [d for d in documents if isinstance(d.data, dict)]
         project = None
         if parsed and len(parsed) == len(documents):
+            nested = self._nested()
+            cache = {os.path.abspath(d.real_path): d for d in parsed + nested if d.real_path} if nested else None
             try:
-                project = Project.load(parsed, directory=self.project_dir)
+                project = Project.load(parsed, directory=self.project_dir, cache=cache)
             except Exception as exc:  # noqa: BLE001 - fixers fall back to a single-document view
                 self.notices.append(f"could not assemble the project for fixing: {type(exc).__name__}: {exc}")
         return project
@@ -619,10 +665,11 @@ class FixSession:
             options["override"] = self.override
         return options
 
-    def _fix_for(self, finding: Finding, project: Project | None) -> _Candidate | None:
-        document = self.current.get(finding.path)
+    def _fix_for(self, finding: Finding, project: Project | None) -> _Candidate | str:
+        """The fix for a finding, or why there is none (one line, shown by `holdfast fix`)."""
+        document = self.current.get(finding.path) or self._adopt_nested(finding.path, project)
         if document is None:
-            return None
+            return f"{finding.path} is not one of the files Compose loads for this project"
         options = self.fix_options(project)
         for fixer in self.linter.fixers:
             if finding.code not in getattr(fixer, "codes", ()):
@@ -636,7 +683,7 @@ class FixSession:
                 continue
             path = fix.path or finding.path
             return self._with_pins(_Candidate(finding, fixer, fix, path), options)
-        return None
+        return "no fixer knows how to fix this case"
 
     # ------------------------------------------------------------------ live-host pins
     def _pin_services(self) -> list[str]:
@@ -835,6 +882,26 @@ class FixSession:
         return out
 
 
+BASE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
+# The override files Compose v2 loads beside a default-named base file, first found wins
+# (checked against Compose 2.26: it warns about the others and ignores them).
+OVERRIDE_NAMES = ("compose.override.yml", "compose.override.yaml", "docker-compose.override.yml", "docker-compose.override.yaml")
+
+
+def existing_overrides(base: str) -> list[str]:
+    """The override files beside `base` that exist, in the order Compose v2 picks them."""
+    directory = os.path.dirname(base)
+    return [os.path.join(directory, n) for n in OVERRIDE_NAMES if os.path.isfile(os.path.join(directory, n))]
+
+
+def _is_override_beside(document: ComposeDocument, base: ComposeDocument) -> bool:
+    """Whether `document` is one of the override names, in the base file's folder."""
+    if not document.real_path or not base.real_path:
+        return False
+    same = os.path.dirname(os.path.abspath(document.real_path)) == os.path.dirname(os.path.abspath(base.real_path))
+    return same and os.path.basename(document.real_path) in OVERRIDE_NAMES
+
+
 def override_path_for(base: str) -> str:
     """The override file Compose would load beside `base`: same stem, `.override.`, same extension."""
     directory, name = os.path.split(base)
@@ -904,6 +971,7 @@ def fix_project_outcome(
 
 
 __all__ = [
+    "DATA_CODES",
     "MAX_PASSES",
     "AppliedFix",
     "FileChange",

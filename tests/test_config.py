@@ -275,3 +275,44 @@ def test_per_file_ignores_use_the_stdin_filename(tmp_path, cli, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(FLOATING.encode())))
     code, findings = lint_json(cli, "--stdin-filename", "compose.test.yaml", "-")
     assert [(f["path"], f["code"]) for f in findings] == [("compose.test.yaml", "HF104")]
+
+
+# --------------------------------------------------------------------------- unknown rule codes
+
+
+@pytest.mark.parametrize(
+    "argv, toml, needle",
+    [
+        (("--select", "HF10l"), "", "--select: unknown rule code 'HF10L'; did you mean HF101?"),
+        (("--ignore", "HF1O4"), "", "--ignore: unknown rule code 'HF1O4'; did you mean HF104?"),
+        (("--extend-select", "HF301"), "", "--extend-select: unknown rule code 'HF301'"),
+        (("--select", "XYZ"), "", "unknown rule code 'XYZ'"),
+        ((), 'select = ["HF10l"]\n', ".holdfast.toml: 'select': unknown rule code 'HF10L'; did you mean HF101?"),
+        ((), 'extend-ignore = ["HF1O5"]\n', ".holdfast.toml: 'ignore': unknown rule code 'HF1O5'; did you mean HF105?"),
+        ((), '[per-file-ignores]\n"a.yml" = ["HF1001"]\n', "'per-file-ignores 'a.yml'': unknown rule code 'HF1001'"),
+        ((), '[severity]\nHF140 = "info"\n', ".holdfast.toml: 'severity': unknown rule code 'HF140'; did you mean HF104?"),
+    ],
+)
+def test_unknown_rule_code_is_one_line_exit_2_with_the_closest(tmp_path, cli, argv, toml, needle):
+    """`HF10l` used to turn every rule off and print "All checks passed." (exit 0)."""
+    write_tree(tmp_path, {".holdfast.toml": toml, "compose.yaml": FLOATING})
+    for command in ("lint", "fix"):
+        code, out, err = cli(command, *argv, "compose.yaml")
+        assert code == 2, (command, out, err)
+        assert out == ""
+        assert err.splitlines() == [f"holdfast: error: {err.splitlines()[0][len('holdfast: error: '):]}"]
+        assert needle in err, err
+
+
+@pytest.mark.parametrize("selector", ["HF", "HF1", "HF10", "HF101", "ALL", "hf1"])
+def test_prefixes_of_known_codes_stay_valid(tmp_path, cli, selector):
+    write_tree(tmp_path, {"compose.yaml": FLOATING})
+    code, findings = lint_json(cli, "--select", selector, "compose.yaml")
+    assert code == 1 and "HF101" in codes(findings)
+
+
+def test_check_codes_knows_plugin_codes():
+    config = Config(select=("X9",), ignore=("HF1",))
+    assert config.check_codes(["HF101", "X900"]) == []
+    [line] = config.check_codes(["HF101"])
+    assert "'X9'" in line

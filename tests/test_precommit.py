@@ -219,7 +219,7 @@ def test_manifest_is_valid() -> None:
     hooks = hooks_by_id()
     assert set(hooks) == {"holdfast", "holdfast-fix"}
     assert hooks["holdfast"]["entry"] == "holdfast lint"
-    assert hooks["holdfast-fix"]["entry"] == "holdfast fix --exit-zero"
+    assert hooks["holdfast-fix"]["entry"] == "holdfast fix --exit-zero --no-engine"
     for hook in hooks.values():
         assert hook["language"] == "python"
         assert hook["pass_filenames"] is True

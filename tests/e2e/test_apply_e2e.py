@@ -1,4 +1,11 @@
-"""`holdfast plan` / `apply` / `--rollback` on a real engine with Compose v1.
+"""`holdfast plan` / `apply` / `--rollback` on a real engine, under Compose v2 and v1.
+
+Compose flavours: the seed scenario and the fault cases that run Compose (stop and
+restart, recreate, a resume, a rollback after the recreate) run under both v2
+(`docker compose`) and v1 (`docker-compose`); the cases whose flavour does not matter
+run under v2 only, v1's own trap under v1. holdfast is never told which flavour: it
+reads it from the containers' labels, and the recreated containers keep the names
+of the flavour that created them (`p-db-1` for v2, `p_db_1` for v1).
 
 The seed scenario (Mastodon v1.3.2's db and redis, data in anonymous volumes)
 end to end; a failure injected after every step in turn, each ending in a
@@ -34,8 +41,33 @@ from support import SEED, unavailable
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
-COMPOSE = ["docker-compose"]
+FLAVOURS = {"v2": ["docker", "compose"], "v1": ["docker-compose"]}
 PG_TABLES = {"accounts": 500, "statuses": 2000}
+_AVAILABLE: dict[str, bool] = {}
+
+
+def compose_argv(flavour: str) -> list[str]:
+    """The CLI of a Compose flavour; skips (or fails under HOLDFAST_REQUIRE_DOCKER=1) when it is not installed."""
+    if flavour not in _AVAILABLE:
+        try:
+            _AVAILABLE[flavour] = subprocess.run([*FLAVOURS[flavour], "version"], capture_output=True, timeout=60).returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            _AVAILABLE[flavour] = False
+    if not _AVAILABLE[flavour]:
+        unavailable(f"Compose {flavour} ({' '.join(FLAVOURS[flavour])}) is not installed")
+    return FLAVOURS[flavour]
+
+
+def container_name(project: str, service: str, flavour: str) -> str:
+    """The name Compose gives the first container of a service: `p-db-1` (v2) or `p_db_1` (v1)."""
+    sep = "-" if flavour == "v2" else "_"
+    return sep.join((project, service, "1"))
+
+
+@pytest.fixture(autouse=True)
+def no_flavour_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+    """holdfast must find the flavour on its own (the containers' labels), not from HOLDFAST_COMPOSE."""
+    monkeypatch.delenv("HOLDFAST_COMPOSE", raising=False)
 
 
 
@@ -53,9 +85,11 @@ def seed_compose_text() -> str:
 
 
 class Project:
-    """A Compose v1 project in its own folder with a unique name, plus independent data checks."""
+    """A Compose project (v2 or v1) in its own folder with a unique name, plus independent data checks."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, flavour: str = "v2"):
+        self.flavour = flavour
+        self.argv = compose_argv(flavour)
         self.name = "hfe2e" + uuid.uuid4().hex[:8]
         self.dir = root / self.name
         self.dir.mkdir(parents=True)
@@ -65,7 +99,7 @@ class Project:
         self.case = 0
 
     def compose(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return run([*COMPOSE, "-p", self.name, *args], cwd=self.dir, check=check)
+        return run([*self.argv, "-p", self.name, *args], cwd=self.dir, check=check)
 
     def container(self, service: str) -> str:
         out = run(["docker", "ps", "-aq", "--no-trunc", "--filter", f"label=com.docker.compose.project={self.name}", "--filter", f"label=com.docker.compose.service={service}", "--filter", "label=com.docker.compose.oneoff=False"]).stdout.split()
@@ -77,6 +111,14 @@ class Project:
 
     def mounts(self, service: str) -> list[dict]:
         return self.inspect(service)["Mounts"]
+
+    def assert_own_flavour(self) -> None:
+        """The containers are still named, and labelled, by the flavour that created the project."""
+        for service in ("db", "redis"):
+            attrs = self.inspect(service)
+            assert attrs["Name"] == "/" + container_name(self.name, service, self.flavour), attrs["Name"]
+            version = attrs["Config"]["Labels"]["com.docker.compose.version"]
+            assert version.startswith("1." if self.flavour == "v1" else "2."), version
 
     def remember_volumes(self) -> None:
         for service in ("db", "redis"):
@@ -144,14 +186,6 @@ class Project:
                 path.rename(self.dir / f".{name}.case{self.case}")
 
 
-@pytest.fixture(scope="module")
-def images(images: dict[str, str]) -> dict[str, str]:
-    """The shared test images, plus the Compose v1 CLI these tests drive."""
-    if shutil.which("docker-compose") is None:
-        unavailable("docker-compose (v1) is not installed")
-    return images
-
-
 def _teardown(project: Project) -> None:
     project.remember_volumes()
     project.compose("down", "-v", check=False)
@@ -160,8 +194,8 @@ def _teardown(project: Project) -> None:
     shutil.rmtree(project.dir, ignore_errors=True)
 
 
-def _start(root: Path) -> Project:
-    project = Project(root)
+def _start(root: Path, flavour: str = "v2") -> Project:
+    project = Project(root, flavour)
     project.compose("up", "-d", "db", "redis")
     project.wait_ready()
     project.write_data()
@@ -178,8 +212,16 @@ def engine(images):
 
 @pytest.fixture(scope="module")
 def live(images, tmp_path_factory):
-    """One seeded project reused by the fault cases; every case leaves it in its original layout."""
-    project = _start(tmp_path_factory.mktemp("live"))
+    """One seeded Compose v2 project reused by the fault cases and the traps; every case leaves it in its original layout."""
+    project = _start(tmp_path_factory.mktemp("live"), "v2")
+    yield project
+    _teardown(project)
+
+
+@pytest.fixture(scope="module")
+def live_v1(images, tmp_path_factory):
+    """The same, created (and so recreated) by Compose v1."""
+    project = _start(tmp_path_factory.mktemp("live-v1"), "v1")
     yield project
     _teardown(project)
 
@@ -241,9 +283,11 @@ def assert_backups_kept(plan, backup_dir: Path) -> None:
 
 
 # ----------------------------------------------------------------- the seed
-def test_seed_scenario_end_to_end(images, tmp_path_factory):
-    """lint finds HF101 x2; plan + apply (the CLI) move the data into ./postgres and ./redis; it survives rm + up."""
-    project = _start(tmp_path_factory.mktemp("seed"))
+@pytest.mark.parametrize("flavour", ["v2", "v1"])
+def test_seed_scenario_end_to_end(images, tmp_path_factory, flavour):
+    """lint finds HF101 x2; plan + apply (the CLI) move the data into ./postgres and ./redis; it survives rm + up.
+    The project is recreated by the flavour that created it (the plan records it; the names stay)."""
+    project = _start(tmp_path_factory.mktemp("seed"), flavour)
     try:
         lint = run(["holdfast", "lint", "--format", "json", "."], cwd=project.dir, check=False)
         codes = [f["code"] for f in json.loads(lint.stdout)["findings"]]
@@ -252,6 +296,7 @@ def test_seed_scenario_end_to_end(images, tmp_path_factory):
         started = time.monotonic()
         planned = run(["holdfast", "plan", ".", "-o", "plan.json"], cwd=project.dir)
         assert "wrote plan.json" in planned.stdout
+        assert json.loads((project.dir / "plan.json").read_text())["compose_cli"] == " ".join(project.argv)
         shown = run(["holdfast", "plan", "--show", "plan.json"], cwd=project.dir).stdout
         assert "docker rm " in shown and "expected downtime" in shown and "holdfast-backups" in shown
         for volume in json.loads((project.dir / "plan.json").read_text())["services"]:
@@ -263,6 +308,7 @@ def test_seed_scenario_end_to_end(images, tmp_path_factory):
         print(f"\nseed: plan + apply took {elapsed:.1f}s\n{applied.stdout}")
 
         assert_binds(project)
+        project.assert_own_flavour()
         project.assert_data()
         assert (project.dir / "postgres" / "PG_VERSION").exists()
         fixed = project.file.read_text(encoding="utf-8")
@@ -282,6 +328,7 @@ def test_seed_scenario_end_to_end(images, tmp_path_factory):
         project.compose("rm", "-sf", "db", "redis")
         project.compose("up", "-d", "db", "redis")
         assert_binds(project)
+        project.assert_own_flavour()
         project.assert_data()
     finally:
         _teardown(project)
@@ -307,6 +354,9 @@ STEP_IDS = [
 ]
 BEFORE_DESTRUCTIVE = STEP_IDS[: STEP_IDS.index("remove")]
 RESUMED = {"remove", "restore:redis", "recreate", "verify-mounts", "finish"}  # the others end in a rollback
+# Under v1 the cases where Compose's behaviour decides the outcome: a rollback that must recreate
+# the removed containers, a resume after Compose recreated, a rollback after it did.
+V1_STEPS = ["restore:db", "recreate", "wait-healthy"]
 
 
 class FailAfter:
@@ -329,6 +379,16 @@ def _plugin(step_id: str) -> FailAfter:
 
 @pytest.mark.parametrize("step_id", STEP_IDS)
 def test_fault_after_each_step(live, engine, tmp_path, step_id):
+    fault_case(live, engine, tmp_path, step_id)
+
+
+@pytest.mark.parametrize("step_id", V1_STEPS)
+def test_fault_after_step_under_compose_v1(live_v1, engine, tmp_path, step_id):
+    fault_case(live_v1, engine, tmp_path, step_id)
+
+
+def fault_case(live: Project, engine, tmp_path: Path, step_id: str) -> None:
+    """Fail right after `step_id`; the apply undoes itself, or resumes, or rolls back; the data is intact either way."""
     plan = make_plan(live, engine)
     assert [s.id for s in plan.steps] == STEP_IDS
     backup = tmp_path / "backup"
@@ -348,6 +408,7 @@ def test_fault_after_each_step(live, engine, tmp_path, step_id):
         assert code == 0, output(console)
         assert "done before" in output(console)
         assert_binds(live)
+        live.assert_own_flavour()
         live.assert_data()
         code, console = apply(plan, engine, backup, rollback=True)  # back to the start for the next case
         assert code == 0, output(console)
@@ -359,6 +420,7 @@ def test_fault_after_each_step(live, engine, tmp_path, step_id):
         assert "rolled back" in output(console)
         assert_original_layout(live)
         live.assert_data()
+    live.assert_own_flavour()
     assert_backups_kept(plan, backup)
     live.remember_volumes()
     live.set_aside_binds()
@@ -489,7 +551,7 @@ def test_service_that_never_becomes_ready_fails_clearly_with_rollback_advice(liv
     knowledge = default_knowledge()
     broken = dataclasses.replace(knowledge.get("postgres"), readiness=("sh", "-c", "exit 1"))
     config = build_config((str(live.dir),), None, None, None, None)
-    planner = Planner(engine, config, knowledge=knowledge.with_entries([broken]), compose_cli="docker-compose")
+    planner = Planner(engine, config, knowledge=knowledge.with_entries([broken]))
     plan = planner.plan(ProjectFiles([str(live.file)], {str(live.file)}, str(live.dir))).plan
     assert plan is not None and plan.service("db").readiness == ["sh", "-c", "exit 1"]
     backup = tmp_path / "backup"
@@ -516,12 +578,12 @@ def test_wrong_path_mount_hf105_is_moved_to_the_data_path(images, tmp_path_facto
     folder = root / name
     folder.mkdir()
     (folder / "docker-compose.yml").write_text("version: '2'\nservices:\n  db:\n    image: postgres:alpine\n    volumes:\n      - ./pg:/var/lib/postgresql\n", encoding="utf-8")
-    compose = [*COMPOSE, "-p", name]
+    compose = [*compose_argv("v2"), "-p", name]
     volumes: list[str] = []
     tagged = False
     try:
         run([*compose, "up", "-d"], cwd=folder)
-        db = f"{name}_db_1"
+        db = container_name(name, "db", "v2")
         for _ in range(120):
             if run(["docker", "exec", db, "pg_isready", "-h", "127.0.0.1"], check=False).returncode == 0:
                 break
@@ -557,7 +619,8 @@ def test_wrong_path_mount_hf105_is_moved_to_the_data_path(images, tmp_path_facto
 
 def test_compose_v1_keeps_the_old_anonymous_volume_over_a_new_bind(images, tmp_path_factory):
     """The guide's trap, shown on Compose v1: without removing the container, `up` keeps the volume and only warns.
-    holdfast's recreate step refuses while the old container exists, and its mount check names the trap."""
+    holdfast's recreate step refuses while the old container exists, and its mount check names the trap.
+    (Compose v2 recreates with the bind: the trap is v1's own.)"""
     from holdfast.apply.host import ContainerFacts, Engine
     from holdfast.apply.plan import PathMove
     from holdfast.apply.steps import check_mounts
@@ -567,7 +630,7 @@ def test_compose_v1_keeps_the_old_anonymous_volume_over_a_new_bind(images, tmp_p
     folder = root / name
     folder.mkdir()
     (folder / "docker-compose.yml").write_text("version: '2'\nservices:\n  redis:\n    image: redis:alpine\n", encoding="utf-8")
-    compose = [*COMPOSE, "-p", name]
+    compose = [*compose_argv("v1"), "-p", name]
     volumes: list[str] = []
     try:
         run([*compose, "up", "-d"], cwd=folder)
@@ -603,6 +666,7 @@ def test_compose_v1_keeps_the_old_anonymous_volume_over_a_new_bind(images, tmp_p
         [facts] = engine.project_containers(name, "redis", oneoff=False)
         assert [(m.type, m.source) for m in facts.mounts] == [("bind", str(folder / "redis"))]
         assert run(["docker", "exec", facts.id, "redis-cli", "GET", "survivor"]).stdout.strip() == "yes"
+        assert facts.name == f"{name}_redis_1"  # recreated by v1, as it was created
     finally:
         run([*compose, "down", "-v"], cwd=folder, check=False)
         for volume in volumes:  # v1 does not remove an inherited anonymous volume on `down -v`
@@ -612,8 +676,9 @@ def test_compose_v1_keeps_the_old_anonymous_volume_over_a_new_bind(images, tmp_p
 def test_fix_apply_command_and_inspect_before_and_after(images, tmp_path_factory):
     """The issue's proof through the real commands: `holdfast inspect` sees both services' data on
     anonymous volumes, `holdfast fix --apply --yes` rescues them, inspect then reports neither
-    service, and the data survives `rm` + `up`."""
-    project = _start(tmp_path_factory.mktemp("fixapply"))
+    service, and the data survives `rm` + `up`. Under v1 (the seed scenario covers the CLI under
+    both; `fix_apply` runs under v2 above)."""
+    project = _start(tmp_path_factory.mktemp("fixapply"), "v1")
     try:
         before = run(["holdfast", "inspect", "--format", "json", "--project", project.name], cwd=project.dir, check=False)
         assert before.returncode == 1, before.stdout + before.stderr
@@ -637,6 +702,7 @@ def test_fix_apply_command_and_inspect_before_and_after(images, tmp_path_factory
         project.compose("up", "-d", "db", "redis")
         project.wait_ready()
         assert_binds(project)
+        project.assert_own_flavour()
         project.assert_data()
     finally:
         _teardown(project)

@@ -1,7 +1,7 @@
 """`holdfast inspect` against a real engine, with the locally built test images.
 
-Scenario (Mastodon v1.3.2's `db` and `redis`, Compose v1):
-1. `docker-compose up -d` as shipped: both keep their data on anonymous volumes (HF501).
+Scenario (Mastodon v1.3.2's `db` and `redis`, under Compose v2 and v1):
+1. `docker compose up -d` as shipped: both keep their data on anonymous volumes (HF501).
 2. Persist them the way `holdfast fix --apply` would (stop, `rm` without `-v`, uncomment
    the volumes blocks, `up -d`): nothing reported; the old postgres volume is now an
    orphan (HF503).
@@ -16,7 +16,6 @@ what these tests created is removed.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import time
@@ -27,11 +26,6 @@ import pytest
 from support import SEED
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
-
-COMPOSE = shutil.which("docker-compose")
-
-
-
 
 def sh(*argv: str, check: bool = True, timeout: float = 120, cwd: Path | None = None) -> subprocess.CompletedProcess:
     result = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout, cwd=cwd)
@@ -78,16 +72,21 @@ def uncomment_volumes(text: str) -> str:
     return "\n".join(line[1:] if line.startswith("#    ") else line for line in text.splitlines()) + "\n"
 
 
-@pytest.mark.skipif(COMPOSE is None, reason="docker-compose (v1) is not installed")
-def test_compose_project_anonymous_then_persisted(images, tmp_path):
+def container_of(project: str, service: str) -> str:
+    out = sh("docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={project}", "--filter", f"label=com.docker.compose.service={service}").stdout.split()
+    assert len(out) == 1, out
+    return out[0]
+
+
+def test_compose_project_anonymous_then_persisted(images, compose_flavour, tmp_path):
     project = f"hfinspect{uuid.uuid4().hex[:10]}"
     compose_file = tmp_path / "docker-compose.yml"
     compose_file.write_text(seed_db_and_redis(images))
-    dc = [COMPOSE, "-p", project, "-f", str(compose_file)]
+    dc = [*compose_flavour, "-p", project, "-f", str(compose_file)]
     created_volumes: list[str] = []
     try:
         sh(*dc, "up", "-d", cwd=tmp_path, timeout=180)
-        db, redis = f"{project}_db_1", f"{project}_redis_1"
+        db, redis = container_of(project, "db"), container_of(project, "redis")
         created_volumes += volumes_of(db) + volumes_of(redis)
         old_pg_volume = volumes_of(db)[0]
 
