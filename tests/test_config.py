@@ -285,7 +285,7 @@ def test_per_file_ignores_use_the_stdin_filename(tmp_path, cli, monkeypatch):
     [
         (("--select", "HF10l"), "", "--select: unknown rule code 'HF10L'; did you mean HF101?"),
         (("--ignore", "HF1O4"), "", "--ignore: unknown rule code 'HF1O4'; did you mean HF104?"),
-        (("--extend-select", "HF301"), "", "--extend-select: unknown rule code 'HF301'"),
+        (("--extend-select", "HF399"), "", "--extend-select: unknown rule code 'HF399'"),
         (("--select", "XYZ"), "", "unknown rule code 'XYZ'"),
         ((), 'select = ["HF10l"]\n', ".holdfast.toml: 'select': unknown rule code 'HF10L'; did you mean HF101?"),
         ((), 'extend-ignore = ["HF1O5"]\n', ".holdfast.toml: 'ignore': unknown rule code 'HF1O5'; did you mean HF105?"),
