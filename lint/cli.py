@@ -330,8 +330,9 @@ def _escaped_paths(findings: list[Any], sources: dict[str, str], files: list[str
 @click.option("--config", "config_path", type=click.Path(dir_okay=False))
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True, help="json and markdown: the documentation of every rule.")
 @click.option("--write-docs", "docs_dir", type=click.Path(file_okay=False), default=None, help="Write one Markdown page per built-in rule and the rule table (README.md) into this folder.")
+@click.option("--readme", "readme", type=click.Path(dir_okay=False, exists=True), default=None, help="With --write-docs: also rewrite the rule table between the markers in this README.")
 @user_errors
-def rules_command(config_path: str | None, output_format: str = "text", docs_dir: str | None = None) -> int:
+def rules_command(config_path: str | None, output_format: str = "text", docs_dir: str | None = None, readme: str | None = None) -> int:
     """List every rule: code, name, severity, fixable, enabled."""
     from holdfast.config import load_config
     from holdfast.engine import Linter
@@ -340,7 +341,16 @@ def rules_command(config_path: str | None, output_format: str = "text", docs_dir
         from holdfast.rules import holdfast_rules
         from holdfast.rules_doc import write_docs
 
-        written = write_docs({rule.code: rule for rule in holdfast_rules()}, docs_dir)
+        builtin = {rule.code: rule for rule in holdfast_rules()}
+        written = write_docs(builtin, docs_dir)
+        if readme is not None:
+            from holdfast.rules_doc import write_readme_table
+
+            try:
+                if write_readme_table(builtin, readme, docs_dir):
+                    written.append(readme)
+            except ValueError as exc:
+                raise UserError(f"{readme}: {exc}") from None
         click.echo(f"{len(written)} file{'s' if len(written) != 1 else ''} updated in {docs_dir}", err=True)
         return EXIT_OK
     config = load_config(config_path)

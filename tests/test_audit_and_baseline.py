@@ -128,6 +128,23 @@ def test_committed_rule_docs_are_current(tmp_path):
     assert not stale, f"docs/rules is stale ({', '.join(stale)}): run `holdfast rules --write-docs docs/rules`"
 
 
+def test_readme_rule_table_is_current():
+    from holdfast.rules import holdfast_rules
+    from holdfast.rules_doc import readme_with_table
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    current = readme_with_table(readme, {rule.code: rule for rule in holdfast_rules()})
+    assert current == readme, "README's rule table is stale: run `holdfast rules --write-docs docs/rules --readme README.md`"
+
+
+def test_readme_table_needs_its_markers():
+    from holdfast.rules import holdfast_rules
+    from holdfast.rules_doc import readme_with_table
+
+    with pytest.raises(ValueError, match="markers"):
+        readme_with_table("# no table here\n", {rule.code: rule for rule in holdfast_rules()})
+
+
 def test_rules_json_and_markdown(capsys):
     with pytest.raises(SystemExit):
         main(["rules", "--format", "json"])
