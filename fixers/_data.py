@@ -24,6 +24,44 @@ class DataIntent:
         return data
 
 
+@dataclass(frozen=True)
+class SetAt:
+    """A picklable change (fixes travel between lint worker processes): set the value at a YAML path."""
+
+    path: tuple[Any, ...]
+    value: Any
+
+    def __call__(self, data: dict[str, Any]) -> None:
+        target: Any = data
+        for step in self.path[:-1]:
+            target = target[step]
+        target[self.path[-1]] = copy.deepcopy(self.value)
+
+
+@dataclass(frozen=True)
+class SetServiceKey:
+    """A picklable change: set one top-level key of a service (legacy v1 files included)."""
+
+    service: str
+    key: str
+    value: Any
+
+    def __call__(self, data: dict[str, Any]) -> None:
+        config = service_config(data, self.service)
+        if config is not None:
+            config[self.key] = copy.deepcopy(self.value)
+
+
+@dataclass(frozen=True)
+class DropTopKey:
+    """A picklable change: remove a top-level key."""
+
+    key: str
+
+    def __call__(self, data: dict[str, Any]) -> None:
+        data.pop(self.key, None)
+
+
 def service_config(data: dict[str, Any], service: str) -> dict[str, Any] | None:
     from holdfast.project import is_legacy_v1
 

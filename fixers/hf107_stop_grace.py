@@ -15,7 +15,7 @@ class StopGraceFixer(RefusingFixer):
     codes = ("HF107",)
 
     def _edit(self, document: ComposeDocument, finding: Finding, options: dict[str, Any]) -> Fix | None:
-        from holdfast.fixers._data import DataIntent, service_config
+        from holdfast.fixers._data import DataIntent, SetServiceKey
         from holdfast.fixing import MountFix
 
         service = finding.service
@@ -25,15 +25,10 @@ class StopGraceFixer(RefusingFixer):
         nodes = service_nodes(document, service)
         edits = add_key_to_mapping(document, nodes.mapping, "stop_grace_period", grace, detect_style(document, service))
 
-        def add(data: dict[str, Any]) -> None:
-            config = service_config(data, service)
-            if config is not None:
-                config["stop_grace_period"] = grace
-
         return MountFix(
             title=f"Add `stop_grace_period: {grace}` to service {service}",
             applicability=Applicability.SAFE,
             edits=tuple(edits),
-            intent=DataIntent(service, add),  # type: ignore[arg-type]
+            intent=DataIntent(service, SetServiceKey(service, "stop_grace_period", grace)),
             done=f"added `stop_grace_period: {grace}` to service {service}",
         )

@@ -19,7 +19,7 @@ class VersionFieldFixer(RefusingFixer):
     codes = ("HF201",)
 
     def _edit(self, document: ComposeDocument, finding: Finding, options: dict[str, Any]) -> Fix | None:
-        from holdfast.fixers._data import DataIntent
+        from holdfast.fixers._data import DataIntent, DropTopKey
         from holdfast.fixing import MountFix
 
         root = document.root
@@ -48,13 +48,10 @@ class VersionFieldFixer(RefusingFixer):
             if blank:
                 end += blank.end()
 
-        def drop(data: dict[str, Any]) -> None:
-            data.pop("version", None)
-
         return MountFix(
             title=self.title,
             applicability=Applicability.SAFE,
             edits=(Edit(start, end, ""),),
-            intent=DataIntent("", drop),  # type: ignore[arg-type]
+            intent=DataIntent("", DropTopKey("version")),
             done="deleted the obsolete `version` line",
         )

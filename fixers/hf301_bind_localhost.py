@@ -32,7 +32,7 @@ class BindLocalhostFixer(RefusingFixer):
     codes = ("HF301",)
 
     def _edit(self, document: ComposeDocument, finding: Finding, options: dict[str, Any]) -> Fix | None:
-        from holdfast.fixers._data import DataIntent
+        from holdfast.fixers._data import DataIntent, SetAt
         from holdfast.fixers._layout import is_shared
         from holdfast.fixing import MountFix
 
@@ -57,16 +57,10 @@ class BindLocalhostFixer(RefusingFixer):
         else:
             raise Refusal("the port entry is neither a string nor a mapping")
 
-        def change(data: dict[str, Any]) -> None:
-            target: Any = data
-            for step in path[:-1]:
-                target = target[step]
-            target[path[-1]] = new_value
-
         return MountFix(
             title=f"Publish on {address} only",
             applicability=Applicability.UNSAFE,
             edits=tuple(edit),
-            intent=DataIntent(finding.service or "", change),  # type: ignore[arg-type]
+            intent=DataIntent(finding.service or "", SetAt(path, new_value)),
             done=f"bound the published port to {address}",
         )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+SHARED = Path(os.environ.get("HOLDFAST_SHARED") or ROOT.parent / "shared")  # ../shared, or elsewhere (a worktree)
 CORPUS = SHARED / "corpus" / "public"
 EXAMPLES = ROOT / "examples"
 SEED = EXAMPLES / "mastodon-v1.3.2" / "docker-compose.yml"
