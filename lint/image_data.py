@@ -163,7 +163,16 @@ class LazyEntry(ImageEntry):
 
 
 def _deferred(name: str) -> property:
-    return property(lambda self: self._full().__dict__[name], doc=f"``{name}``, built on first use")
+    """A field read from the built entry unless set on this one (``dataclasses.replace`` sets every field)."""
+
+    def get(self: LazyEntry) -> Any:
+        own = self.__dict__
+        return own[name] if name in own else self._full().__dict__[name]
+
+    def put(self: LazyEntry, value: Any) -> None:  # only reached through object.__setattr__ (the frozen __init__)
+        self.__dict__[name] = value
+
+    return property(get, put, doc=f"``{name}``, built on first use")
 
 
 for _field in fields(ImageEntry):
