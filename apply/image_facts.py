@@ -123,3 +123,20 @@ def extend_planner(planner: Any, paths: list[str], directory: str) -> list[str]:
 
         planner.fixer = fixer
     return notes
+
+
+def extend_linters(work: list[tuple[Any, Any]], engine: Any) -> list[str]:
+    """`holdfast lint --engine`: give each linter the engine's facts about its projects' images that the
+    knowledge lacks (declared VOLUMEs of images present locally); the notes say which."""
+    by_linter: dict[int, tuple[Any, list[str]]] = {}
+    for linter, files in work:
+        paths = [p for p in files.files if p != "-"]
+        directory = getattr(files, "directory", None) or (os.path.dirname(os.path.abspath(paths[0])) if paths else os.getcwd())
+        refs = project_refs(paths, directory) if paths else []
+        by_linter.setdefault(id(linter), (linter, []))[1].extend(refs)
+    notes: list[str] = []
+    for linter, refs in by_linter.values():
+        knowledge, found = with_engine_facts(linter.knowledge, engine, refs)
+        linter._knowledge = knowledge
+        notes.extend(n for n in found if n not in notes)
+    return notes

@@ -226,8 +226,10 @@ def choose_color(option: str, output: str | None) -> bool:
 @click.option("-p", "--project-name", callback=_keep, expose_value=False, help="Project name, as `docker compose -p` (default: COMPOSE_PROJECT_NAME, `name:`, the folder).")
 @click.option("--add-ignore", is_flag=True, help="Baseline: write `# holdfast: ignore[CODE] TODO` on the line of every finding, then exit 0.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes for many projects (default: the CPUs holdfast may use).")
+@click.option("--engine", "use_engine", is_flag=True, help="Also ask the Docker engine about local images holdfast does not know (their declared VOLUMEs). Off by default: lint never needs Docker.")
+@click.option("-H", "--host", "engine_host", default=None, help="With --engine: the Docker engine URL (default: DOCKER_HOST, then the current context).")
 @user_errors
-def lint_command(paths: tuple[str, ...], files: tuple[str, ...], config_path: str | None, select: str | None, extend_select: str | None, ignore: str | None, stdin_filename: str | None, output_format: str, output: str | None, fail_level: str | None, exit_zero: bool, statistics: bool, color_option: str, no_cache: bool, add_ignore: bool = False, jobs: int | None = None) -> int:
+def lint_command(paths: tuple[str, ...], files: tuple[str, ...], config_path: str | None, select: str | None, extend_select: str | None, ignore: str | None, stdin_filename: str | None, output_format: str, output: str | None, fail_level: str | None, exit_zero: bool, statistics: bool, color_option: str, no_cache: bool, add_ignore: bool = False, jobs: int | None = None, use_engine: bool = False, engine_host: str | None = None) -> int:
     """Check compose files (folders are searched; no PATHS: the current project)."""
     from holdfast.engine import lint_many
 
@@ -238,6 +240,9 @@ def lint_command(paths: tuple[str, ...], files: tuple[str, ...], config_path: st
     stdin = read_stdin(projects, stdin_filename)
     load = None if config_path else (lambda start: build_config((start,), None, select, extend_select, ignore, fail_level))
     work = assign_linters(projects, config, load)
+    if use_engine:
+        for note in engine_facts(work, engine_host):
+            click.echo(f"holdfast: {note}", err=True)
     findings, sources, displayed, failing = lint_many(work, stdin, workers=jobs)
     if add_ignore:
         from holdfast.baseline import report_baseline
@@ -245,6 +250,19 @@ def lint_command(paths: tuple[str, ...], files: tuple[str, ...], config_path: st
         return report_baseline(findings, sources)
     write_report(findings, work[0][0], sources, displayed, config, output_format, output, statistics, choose_color(color_option, output))
     return EXIT_OK if exit_zero or not failing else EXIT_FINDINGS
+
+
+def engine_facts(work: list[tuple[Any, Any]], host: str | None) -> list[str]:
+    """`lint --engine`: the only lint path that talks to Docker (imported here, never at start-up)."""
+    from holdfast.apply.errors import ApplyError
+    from holdfast.apply.host import Engine
+    from holdfast.apply.image_facts import extend_linters
+
+    try:
+        engine = Engine.connect(host)
+    except ApplyError as exc:
+        raise UserError(f"--engine: {exc}") from None
+    return extend_linters(work, engine)
 
 
 def assign_linters(projects: list[Any], first_config: Any, load: Callable[[str], Any] | None) -> list[tuple[Any, Any]]:
