@@ -651,7 +651,7 @@ class Inspector:
             return [], []
         helper = self._probe_image()
         if helper is None:
-            self.notices.append(f"no image is present on the engine to create a read-only helper from: {len(names)} dangling volume(s) not checked for orphaned data (holdfast never pulls)")
+            self.notices.append(f"no image is present on the engine to create a read-only helper from: {len(names)} dangling {'volume' if len(names) == 1 else 'volumes'} not checked for orphaned data (holdfast never pulls)")
             return [], []
         image_id, tmpfs = helper
         table = marker_table(self.knowledge)
@@ -696,7 +696,7 @@ class Inspector:
         try:
             extra = [v for v in self.access.probe_volumes(probe) if v != name]
             if extra:
-                self.notices.append(f"the inspect helper for {name} also got volume(s) {', '.join(extra)} from its image; they were left in place")
+                self.notices.append(f"the inspect helper for {name} also got {'volume' if len(extra) == 1 else 'volumes'} {', '.join(extra)} from its image; they were left in place")
             listing = self.access.list_dir(probe, PROBE_MOUNT)
             names = set(listing.names)
             if not listing.complete:  # a big volume: ask for the fixed marker paths one by one

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from holdfast.apply import probes, tarfilter
-from holdfast.apply.console import Console, human_bytes
+from holdfast.apply.console import Console, human_bytes, plural
 from holdfast.apply.errors import PlanInvalid, Refused, StepFailed
 from holdfast.apply.journal import Journal
 from holdfast.apply.plan import PathMove, Plan, ServicePlan, Step, sha256_file
@@ -338,7 +338,7 @@ def step_verify_archives(ctx: RunContext, step: Step) -> dict[str, Any]:
                 space[parent] = space.get(parent, 0) + max(0, index.file_bytes - holes)
             checked += 1
     check_restore_space(space)
-    summary = f"{checked} archive(s): sha256, entry count, init marker and entry types checked"
+    summary = f"{plural(checked, 'archive')}: sha256, entry count, init marker and entry types checked"
     if stripped:
         summary += f"; setuid/setgid removed from {len(stripped)}"
     return {"summary": summary, "stripped": stripped}
@@ -364,7 +364,7 @@ def step_remove(ctx: RunContext, step: Step) -> dict[str, Any]:
             raise StepFailed(f"the container of {service.name} still exists after removal")
         removed[service.name] = service.container.id
     kept = [v for vs in volumes.values() for v in vs]
-    return {"removed": removed, "volumes": volumes, "summary": f"kept volume(s) {', '.join(v[:12] for v in kept)} as a second backup" if kept else "containers removed"}
+    return {"removed": removed, "volumes": volumes, "summary": f"kept {'volume' if len(kept) == 1 else 'volumes'} {', '.join(v[:12] for v in kept)} as a second backup" if kept else "containers removed"}
 
 
 def step_restore(ctx: RunContext, step: Step) -> dict[str, Any]:

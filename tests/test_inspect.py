@@ -432,7 +432,7 @@ def test_no_local_image_says_so_once():
     access = FakeAccess(dangling={ORPHAN, "d" * 64}, images={})
     result = run(access)
     assert result.findings == [] and access.probes == {}
-    assert len(result.notices) == 1 and "2 dangling volume(s) not checked" in result.notices[0]
+    assert len(result.notices) == 1 and "2 dangling volumes not checked" in result.notices[0]
 
 
 def test_helper_removed_even_when_listing_fails():
