@@ -201,7 +201,12 @@ class Linter:
             override = self.config.severity.get(finding.code)
             if override is not None:
                 finding.severity = override
-        findings = [f for f in findings if not self.config.ignored_for_file(f.code, f.path)]
+        ignored: dict[tuple[str, str], bool] = {}  # asked once per (code, file), not per finding
+        for finding in findings:
+            key = (finding.code, finding.path)
+            if key not in ignored:
+                ignored[key] = self.config.ignored_for_file(finding.code, finding.path)
+        findings = [f for f in findings if not ignored[(f.code, f.path)]]
         by_path = {d.path: d for d in all_documents}
         suppressed: list[Finding] = []
         findings = self._apply_suppressions(findings, [by_path[p] for p in reported if p in by_path], project, suppressed)

@@ -535,12 +535,25 @@ class Knowledge:
         entrypoint: Sequence[str] | str | None = None,
         major: int | None = None,
     ) -> ResolvedImage | None:
-        """Resolve ``image`` as used by one service, or None when it is unknown."""
+        """Resolve ``image`` as used by one service, or None when it is unknown.
+
+        The answer depends only on the arguments and is immutable, so it is
+        remembered: rules and fixers ask again for the same service, and large
+        projects repeat the same image with the same settings.
+        """
+        key = _resolve_key(image, env, command, entrypoint, major)
+        if key is not None:
+            cache = self.__dict__.setdefault("_resolved", {})
+            if key in cache:
+                return cache[key]
         ref = _parse(image) if isinstance(image, str) else ImageRef.parse(image)
         entry = self.match_ref(ref)
-        if entry is None:
-            return None
-        return entry.resolve(ref, env, command, major, entrypoint=entrypoint)
+        resolved = None if entry is None else entry.resolve(ref, env, command, major, entrypoint=entrypoint)
+        if key is not None:
+            if len(cache) >= 8192:
+                cache.clear()
+            cache[key] = resolved
+        return resolved
 
     @staticmethod
     def stateless_reason(image: str) -> str | None:
@@ -551,6 +564,28 @@ class Knowledge:
                 if fnmatchcase(cand, pattern):
                     return reason
         return None
+
+
+def _frozen_arg(value: object) -> object:
+    """A hashable, type-tagged form of a command or environment (a list and a string differ)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)):
+        return ("list", tuple(value))
+    if isinstance(value, Mapping):
+        return ("map", tuple(value.items()))
+    raise TypeError(type(value).__name__)
+
+
+def _resolve_key(image: object, env: object, command: object, entrypoint: object, major: object) -> tuple | None:
+    if not isinstance(image, str) or not (major is None or type(major) is int):
+        return None
+    try:
+        key = (image, _frozen_arg(env), _frozen_arg(command), _frozen_arg(entrypoint), major)
+        hash(key)
+    except TypeError:  # an unhashable value inside: not worth remembering
+        return None
+    return key
 
 
 _parse = lru_cache(maxsize=4096)(ImageRef.parse)  # a project repeats its references; ImageRef is frozen
