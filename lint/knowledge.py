@@ -460,12 +460,12 @@ class Knowledge:
             by_id[entry.id] = entry
         self._entries: tuple[ImageEntry, ...] = tuple(by_id.values())
         self._exact: dict[str, int] = {}
-        self._globs: list[tuple[str, int]] = []
+        self._globs: list[tuple[str, str, int]] = []  # (glob, its literal prefix, position)
         for pos, entry in enumerate(self._entries):
             for pattern in entry.repositories:
                 pattern = pattern.lower()
                 if any(ch in pattern for ch in "*?["):
-                    self._globs.append((pattern, pos))
+                    self._globs.append((pattern, _literal_prefix(pattern), pos))
                 else:
                     self._exact[pattern] = pos  # later position wins
         self._cache: dict[str, int | None] = {}
@@ -512,7 +512,9 @@ class Knowledge:
         best: tuple[bool, int, str] | None = None
         for cand in ref.candidates():
             hits = [(self._exact[cand], cand)] if cand in self._exact else []
-            hits += [(gpos, pattern) for pattern, gpos in self._globs if fnmatchcase(cand, pattern)]
+            # a glob matches only names starting with its literal prefix: checking that first
+            # spares compiling (and running) most of the globs
+            hits += [(gpos, pattern) for pattern, prefix, gpos in self._globs if cand.startswith(prefix) and fnmatchcase(cand, pattern)]
             for pos, pattern in hits:
                 key = (not self._entries[pos].fallback, pos, pattern)
                 if best is None or key[:2] > best[:2]:
@@ -561,9 +563,18 @@ class Knowledge:
         ref = ImageRef.parse(image)
         for cand in ref.candidates():
             for pattern, reason in _stateless():
-                if fnmatchcase(cand, pattern):
+                if cand.startswith(_literal_prefix(pattern)) and fnmatchcase(cand, pattern):
                     return reason
         return None
+
+
+@lru_cache(maxsize=None)
+def _literal_prefix(pattern: str) -> str:
+    """The part of a glob before its first wildcard (`*`, `?` or `[`)."""
+    for index, char in enumerate(pattern):
+        if char in "*?[":
+            return pattern[:index]
+    return pattern
 
 
 def _frozen_arg(value: object) -> object:
