@@ -398,9 +398,7 @@ def _compose(text: str, pure: bool | None = None, stats: dict[str, Any] | None =
         pure = not _c_composer_available() or not _c_safe(text)
     if not pure:
         try:
-            loader = YAML(typ="safe", pure=False)
-            loader.Resolver = _memo_resolver()
-            root = loader.compose(text)
+            root = _c_compose(text)
         except YAMLError:
             root = YAML(typ="safe", pure=True).compose(text)  # the pure parser's message and mark
             pure = True
@@ -414,29 +412,60 @@ def _compose(text: str, pure: bool | None = None, stats: dict[str, Any] | None =
 
 
 _MEMO_RESOLVER: Any = None
+_C_LOADER: Any = None
+
+
+def _c_compose(text: str) -> Node | None:
+    """libyaml's composer, set up as `YAML(typ="safe", pure=False).compose` sets it up.
+
+    One loader class for the process instead of a YAML object and a new class per
+    document (creating a YAML object also searches the disk for ruamel plug-ins).
+    """
+    global _C_LOADER
+    if _C_LOADER is None:
+        from _ruamel_yaml import CParser
+        from ruamel.yaml.constructor import SafeConstructor
+
+        resolver = _memo_resolver()
+
+        class CLoader(CParser, SafeConstructor, resolver):  # type: ignore[misc, valid-type]
+            def __init__(self, stream: str) -> None:
+                CParser.__init__(self, stream)
+                self._parser = self._composer = self
+                SafeConstructor.__init__(self, loader=self)
+                self.allow_duplicate_keys = False
+                resolver.__init__(self, version=None, loadumper=self)
+
+        _C_LOADER = CLoader
+    loader = _C_LOADER(text)
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
 
 
 def _memo_resolver() -> Any:
-    """ruamel's resolver, remembering its answer per (kind, value, implicit) within one document.
+    """ruamel's resolver, remembering its answer per (kind, value, implicit) for the process.
 
     libyaml's composer asks the Python resolver for the tag of every node, and each
-    question re-derives the YAML version through several failing attribute lookups.
-    Under the C composer the version is always the loader's default (no `%YAML`
-    directive reaches the resolver), so the answer depends on nothing else.
+    question re-derives the YAML version through several failing attribute lookups
+    (and each new loader rebuilds its resolver tables). Under the C composer the
+    version is always the loader's default (no `%YAML` directive reaches the
+    resolver), so the answer depends on nothing else; Tag objects are not mutated.
     """
     global _MEMO_RESOLVER
     if _MEMO_RESOLVER is None:
         from ruamel.yaml.resolver import VersionedResolver
 
+        memo: dict[Any, Any] = {}
+
         class MemoResolver(VersionedResolver):
             def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-                try:
-                    memo = self._holdfast_memo
-                except AttributeError:
-                    memo = self._holdfast_memo = {}
                 key = (kind, value, implicit)
                 tag = memo.get(key)
                 if tag is None:
+                    if len(memo) >= 65536:
+                        memo.clear()
                     tag = memo[key] = super().resolve(kind, value, implicit)
                 return tag
 
