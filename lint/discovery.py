@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -118,7 +119,9 @@ def compose_selection(
     upward; then, if that moved the project folder, its `.env` as well.
     """
     cwd = os.path.abspath(cwd or os.getcwd())
-    env = dict(os.environ if environ is None else environ)
+    # Interned: every project of a large run holds its own copy of the environment, and
+    # os.environ decodes each name and value anew on every copy.
+    env = {_interned(k): _interned(v) for k, v in (os.environ if environ is None else environ).items()}
     problems: list[str] = []
     explicit_env = [os.path.join(cwd, p) for p in env_files]
     chosen = [f for f in files]
@@ -160,6 +163,10 @@ def compose_selection(
     selection = ProjectFiles(display, set(display), workdir(), env, name, tuple(active), read, problems)
     _REMEMBERED[os.path.abspath(selection.directory or cwd)] = selection
     return selection
+
+
+def _interned(text: str) -> str:
+    return sys.intern(text) if type(text) is str else text
 
 
 # The selections made in this process, by project folder: `holdfast fix` and the live planner

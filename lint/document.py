@@ -163,8 +163,9 @@ class ComposeDocument:
             text = text[1:]
             self.text = text
             self.has_bom = True
+        stats: dict[str, Any] = {}
         try:
-            self.root = _compose(text)
+            self.root = _compose(text, stats=stats)
         except MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             if exc.context_mark is not None and "end of stream" in (exc.problem or ""):
@@ -192,13 +193,14 @@ class ComposeDocument:
         if self.root is None:
             self.problems.append(LoadProblem("HF002", "the file is empty; a compose file is a mapping with a `services` key", 1, 1))
             return
-        size = _expanded_size(self.root, MAX_EXPANDED_NODES)
+        # Without aliases the tree is its own expansion: _normalise counted it and bounded its depth.
+        size = _expanded_size(self.root, MAX_EXPANDED_NODES) if stats.get("shared", True) else stats["nodes"]
         if size < 0 or size > MAX_EXPANDED_NODES:
             why = "an alias refers to itself" if size < 0 else f"aliases expand to more than {MAX_EXPANDED_NODES} nodes (an alias bomb?)"
             self.problems.append(LoadProblem("HF001", f"{why}; not evaluated", 1, 1))
             self.root = None
             return
-        if _expanded_depth(self.root) > MAX_DEPTH:  # aliases inside aliases nest without indentation
+        if stats.get("shared", True) and _expanded_depth(self.root) > MAX_DEPTH:  # aliases inside aliases nest without indentation
             self.problems.append(LoadProblem("HF001", f"YAML nesting is deeper than {MAX_DEPTH} levels; not evaluated", 1, 1))
             self.root = None
             return
@@ -375,7 +377,7 @@ def _c_composer_available() -> bool:
     return bool(_C_COMPOSER)
 
 
-def _compose(text: str, pure: bool | None = None) -> Node | None:
+def _compose(text: str, pure: bool | None = None, stats: dict[str, Any] | None = None) -> Node | None:
     """Compose `text` into a node tree with marks; None for an empty document.
 
     The C composer (libyaml in ruamel.yaml.clib) is used when installed and safe for
@@ -386,6 +388,8 @@ def _compose(text: str, pure: bool | None = None) -> Node | None:
     any syntax error (messages and marks differ), TAB characters, a BOM inside the
     text, the line breaks only YAML 1.1 knows (NEL, LS, PS), and nesting deep enough to exhaust the C stack.
     `pure` forces one composer (tests); HOLDFAST_PURE_YAML=1 forces pure.
+    `stats`, when given, receives `shared` (some node is reached twice: aliases) and
+    `nodes` (the number of distinct nodes).
     """
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
@@ -394,15 +398,79 @@ def _compose(text: str, pure: bool | None = None) -> Node | None:
         pure = not _c_composer_available() or not _c_safe(text)
     if not pure:
         try:
-            root = YAML(typ="safe", pure=False).compose(text)
+            root = _c_compose(text)
         except YAMLError:
             root = YAML(typ="safe", pure=True).compose(text)  # the pure parser's message and mark
             pure = True
     else:
         root = YAML(typ="safe", pure=True).compose(text)
     if root is not None:
-        _normalise(root, text, from_c=not pure)
+        shared, count = _normalise(root, text, from_c=not pure)
+        if stats is not None:
+            stats.update(shared=shared, nodes=count)
     return root
+
+
+_MEMO_RESOLVER: Any = None
+_C_LOADER: Any = None
+
+
+def _c_compose(text: str) -> Node | None:
+    """libyaml's composer, set up as `YAML(typ="safe", pure=False).compose` sets it up.
+
+    One loader class for the process instead of a YAML object and a new class per
+    document (creating a YAML object also searches the disk for ruamel plug-ins).
+    """
+    global _C_LOADER
+    if _C_LOADER is None:
+        from _ruamel_yaml import CParser
+        from ruamel.yaml.constructor import SafeConstructor
+
+        resolver = _memo_resolver()
+
+        class CLoader(CParser, SafeConstructor, resolver):  # type: ignore[misc, valid-type]
+            def __init__(self, stream: str) -> None:
+                CParser.__init__(self, stream)
+                self._parser = self._composer = self
+                SafeConstructor.__init__(self, loader=self)
+                self.allow_duplicate_keys = False
+                resolver.__init__(self, version=None, loadumper=self)
+
+        _C_LOADER = CLoader
+    loader = _C_LOADER(text)
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
+
+
+def _memo_resolver() -> Any:
+    """ruamel's resolver, remembering its answer per (kind, value, implicit) for the process.
+
+    libyaml's composer asks the Python resolver for the tag of every node, and each
+    question re-derives the YAML version through several failing attribute lookups
+    (and each new loader rebuilds its resolver tables). Under the C composer the
+    version is always the loader's default (no `%YAML` directive reaches the
+    resolver), so the answer depends on nothing else; Tag objects are not mutated.
+    """
+    global _MEMO_RESOLVER
+    if _MEMO_RESOLVER is None:
+        from ruamel.yaml.resolver import VersionedResolver
+
+        memo: dict[Any, Any] = {}
+
+        class MemoResolver(VersionedResolver):
+            def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+                key = (kind, value, implicit)
+                tag = memo.get(key)
+                if tag is None:
+                    if len(memo) >= 65536:
+                        memo.clear()
+                    tag = memo[key] = super().resolve(kind, value, implicit)
+                return tag
+
+        _MEMO_RESOLVER = MemoResolver
+    return _MEMO_RESOLVER
 
 
 def _c_safe(text: str) -> bool:
@@ -414,17 +482,22 @@ def _c_safe(text: str) -> bool:
     return 2 * prefix + text.count("[") + text.count("{") + 2 < _C_SAFE_NESTING
 
 
-def _normalise(root: Node, text: str, from_c: bool) -> None:
-    """Check the depth (iteratively) and, for the C composer's tree, align it with the pure one's."""
+def _normalise(root: Node, text: str, from_c: bool) -> tuple[bool, int]:
+    """Check the depth (iteratively) and, for the C composer's tree, align it with the pure one's.
+
+    Returns whether some node is reached twice (an alias) and the number of distinct nodes.
+    """
     at_end = len(text)
     fix_end = from_c and not text.endswith(("\n", "\r"))
     breaks: list[int] = []  # line start offsets, filled on first use
     anchored: dict[int, Node] = {}
     seen: set[int] = set()
     stack: list[tuple[Node, int]] = [(root, 1)]
+    shared = False
     while stack:
         node, depth = stack.pop()
         if id(node) in seen:
+            shared = True
             continue
         seen.add(id(node))
         if depth > MAX_DEPTH:
@@ -453,6 +526,7 @@ def _normalise(root: Node, text: str, from_c: bool) -> None:
                 stack.append((value_node, depth + 1))
         else:
             stack.extend((item, depth + 1) for item in node.value)
+    return shared, len(seen)
 
 
 _SKIP = re.compile(r"(?:[ \r\n\ufeff]+|#[^\r\n]*)*")

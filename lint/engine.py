@@ -211,7 +211,12 @@ class Linter:
             override = self.config.severity.get(finding.code)
             if override is not None:
                 finding.severity = override
-        findings = [f for f in findings if not self.config.ignored_for_file(f.code, f.path)]
+        ignored: dict[tuple[str, str], bool] = {}  # asked once per (code, file), not per finding
+        for finding in findings:
+            key = (finding.code, finding.path)
+            if key not in ignored:
+                ignored[key] = self.config.ignored_for_file(finding.code, finding.path)
+        findings = [f for f in findings if not ignored[(f.code, f.path)]]
         by_path = {d.path: d for d in all_documents}
         suppressed: list[Finding] = []
         findings = self._apply_suppressions(findings, [by_path[p] for p in reported if p in by_path], project, suppressed)
@@ -327,6 +332,21 @@ def _lint_one(index: int) -> tuple[list[Finding], dict[str, str], list[str], lis
     return result.findings + result.suppressed, sources, displayed, linter.notices[before:], failing
 
 
+def _lint_one_in_worker(index: int) -> tuple[list[Finding], dict[str, str], list[str], list[str], bool]:
+    """`_lint_one` for a worker process: its results must pickle back to the parent.
+
+    A fixer's own Fix subclass may carry what only `holdfast fix` uses (an intent
+    holding a closure, which does not pickle); a lint report reads only the plain
+    Fix fields, so that is what crosses the process boundary.
+    """
+    found, *rest = _lint_one(index)
+    for finding in found:
+        fix = finding.fix
+        if fix is not None and type(fix) is not Fix:
+            finding.fix = Fix(fix.title, fix.applicability, fix.edits, fix.path, fix.refused)
+    return (found, *rest)  # type: ignore[return-value]
+
+
 def available_cpus() -> int:
     """The CPUs this process may run on (its affinity mask, e.g. a container's cpuset), at least 1."""
     try:
@@ -360,7 +380,7 @@ def lint_many(jobs: list[tuple[Linter, ProjectFiles]], stdin: tuple[str, bytes] 
         _FORK_STATE = (jobs, stdin)
         try:
             with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-                results = list(pool.map(_lint_one, range(len(jobs)), chunksize=max(1, len(jobs) // (workers * 4))))
+                results = list(pool.map(_lint_one_in_worker, range(len(jobs)), chunksize=max(1, len(jobs) // (workers * 4))))
         finally:
             _FORK_STATE = None
     else:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 
 DEFAULT_READ_LIMIT = 16 * 1024 * 1024
 
@@ -98,6 +97,8 @@ def write_bytes_atomic(path: str, data: bytes, *, allow_readonly: bool = False) 
             _rewrite_in_place(target, data)
             return
     directory = os.path.dirname(target)
+    import tempfile  # only when writing: it costs start-up time on every lint
+
     fd, temp = tempfile.mkstemp(prefix=".holdfast-", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -460,12 +460,12 @@ class Knowledge:
             by_id[entry.id] = entry
         self._entries: tuple[ImageEntry, ...] = tuple(by_id.values())
         self._exact: dict[str, int] = {}
-        self._globs: list[tuple[str, int]] = []
+        self._globs: list[tuple[str, str, int]] = []  # (glob, its literal prefix, position)
         for pos, entry in enumerate(self._entries):
             for pattern in entry.repositories:
                 pattern = pattern.lower()
                 if any(ch in pattern for ch in "*?["):
-                    self._globs.append((pattern, pos))
+                    self._globs.append((pattern, _literal_prefix(pattern), pos))
                 else:
                     self._exact[pattern] = pos  # later position wins
         self._cache: dict[str, int | None] = {}
@@ -512,7 +512,9 @@ class Knowledge:
         best: tuple[bool, int, str] | None = None
         for cand in ref.candidates():
             hits = [(self._exact[cand], cand)] if cand in self._exact else []
-            hits += [(gpos, pattern) for pattern, gpos in self._globs if fnmatchcase(cand, pattern)]
+            # a glob matches only names starting with its literal prefix: checking that first
+            # spares compiling (and running) most of the globs
+            hits += [(gpos, pattern) for pattern, prefix, gpos in self._globs if cand.startswith(prefix) and fnmatchcase(cand, pattern)]
             for pos, pattern in hits:
                 key = (not self._entries[pos].fallback, pos, pattern)
                 if best is None or key[:2] > best[:2]:
@@ -535,12 +537,25 @@ class Knowledge:
         entrypoint: Sequence[str] | str | None = None,
         major: int | None = None,
     ) -> ResolvedImage | None:
-        """Resolve ``image`` as used by one service, or None when it is unknown."""
+        """Resolve ``image`` as used by one service, or None when it is unknown.
+
+        The answer depends only on the arguments and is immutable, so it is
+        remembered: rules and fixers ask again for the same service, and large
+        projects repeat the same image with the same settings.
+        """
+        key = _resolve_key(image, env, command, entrypoint, major)
+        if key is not None:
+            cache = self.__dict__.setdefault("_resolved", {})
+            if key in cache:
+                return cache[key]
         ref = _parse(image) if isinstance(image, str) else ImageRef.parse(image)
         entry = self.match_ref(ref)
-        if entry is None:
-            return None
-        return entry.resolve(ref, env, command, major, entrypoint=entrypoint)
+        resolved = None if entry is None else entry.resolve(ref, env, command, major, entrypoint=entrypoint)
+        if key is not None:
+            if len(cache) >= 8192:
+                cache.clear()
+            cache[key] = resolved
+        return resolved
 
     @staticmethod
     def stateless_reason(image: str) -> str | None:
@@ -548,9 +563,40 @@ class Knowledge:
         ref = ImageRef.parse(image)
         for cand in ref.candidates():
             for pattern, reason in _stateless():
-                if fnmatchcase(cand, pattern):
+                if cand.startswith(_literal_prefix(pattern)) and fnmatchcase(cand, pattern):
                     return reason
         return None
+
+
+@lru_cache(maxsize=None)
+def _literal_prefix(pattern: str) -> str:
+    """The part of a glob before its first wildcard (`*`, `?` or `[`)."""
+    for index, char in enumerate(pattern):
+        if char in "*?[":
+            return pattern[:index]
+    return pattern
+
+
+def _frozen_arg(value: object) -> object:
+    """A hashable, type-tagged form of a command or environment (a list and a string differ)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)):
+        return ("list", tuple(value))
+    if isinstance(value, Mapping):
+        return ("map", tuple(value.items()))
+    raise TypeError(type(value).__name__)
+
+
+def _resolve_key(image: object, env: object, command: object, entrypoint: object, major: object) -> tuple | None:
+    if not isinstance(image, str) or not (major is None or type(major) is int):
+        return None
+    try:
+        key = (image, _frozen_arg(env), _frozen_arg(command), _frozen_arg(entrypoint), major)
+        hash(key)
+    except TypeError:  # an unhashable value inside: not worth remembering
+        return None
+    return key
 
 
 _parse = lru_cache(maxsize=4096)(ImageRef.parse)  # a project repeats its references; ImageRef is frozen

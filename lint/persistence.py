@@ -204,7 +204,23 @@ def path_status(data_path: "DataPath", mounts: list[Mount], image_volumes: tuple
 
 
 def analyse_service(service: "Service", knowledge: "Knowledge", project: "Project | None" = None, major: int | None = None) -> ServiceAnalysis | None:
-    """None when the service is not a known stateful image."""
+    """None when the service is not a known stateful image.
+
+    Remembered per (service, knowledge, major) on the project that owns the service:
+    the rules and the fixers of one lint run ask for the same services.
+    """
+    owner = project or service.project
+    memo = owner.__dict__.setdefault("_holdfast_service_analysis", {}) if owner is not None else None
+    key = (id(service), id(knowledge), major)
+    if memo is not None and key in memo and memo[key][0] is service and memo[key][1] is knowledge:
+        return memo[key][2]
+    analysis = _analyse_service(service, knowledge, project, major)
+    if memo is not None:
+        memo[key] = (service, knowledge, analysis)  # holding both keeps their ids from being reused
+    return analysis
+
+
+def _analyse_service(service: "Service", knowledge: "Knowledge", project: "Project | None", major: int | None) -> ServiceAnalysis | None:
     image, source = service_image(service)
     if not image:
         return None

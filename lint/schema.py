@@ -1,7 +1,8 @@
 """Validation against the Compose Specification schema (shipped in holdfast/data).
 
-The validator is built once per process and only when a file is validated;
-jsonschema is imported lazily. Errors are turned into (YAML path, message) pairs
+Valid files (the usual case) are recognised by `holdfast.fastschema`, the schema
+compiled once per process into plain Python checks; jsonschema is imported and run
+only for a file that check rejects (or cannot judge), to word HF002's messages. Errors are turned into (YAML path, message) pairs
 that point at the OFFENDING KEY (an unknown key is reported on that key, not on
 its parent mapping) and name it.
 
@@ -35,6 +36,27 @@ def _schema_bytes() -> bytes:
 @lru_cache(maxsize=1)
 def compose_schema() -> dict[str, Any]:
     return json.loads(_schema_bytes())
+
+
+@lru_cache(maxsize=1)
+def _fast_check() -> Any:
+    """The compiled yes/no check of the Compose schema, or None if it uses a keyword fastschema lacks."""
+    from holdfast.fastschema import Unsupported, compile_schema
+
+    try:
+        return compile_schema(compose_schema())
+    except Unsupported:
+        return None
+
+
+def fast_verdict(data: Any) -> bool | None:
+    """True/False as jsonschema would judge `data` (after `plain_copy`), or None when unknown."""
+    check = _fast_check()
+    if check is None:
+        return None
+    from holdfast.fastschema import is_valid
+
+    return is_valid(check, data)
 
 
 @lru_cache(maxsize=1)
@@ -86,6 +108,8 @@ def _schema_digest() -> str:
 
 def schema_errors(data: Any) -> list[tuple[tuple[Any, ...], str]]:
     """Every schema violation as (YAML path of the offending key or value, message), cached by content."""
+    if fast_verdict(data) is True:
+        return []  # a valid file: no copy, no cache, no jsonschema
     plain = plain_copy(data)
     directory = cache_dir()
     if directory is None:
