@@ -56,7 +56,7 @@ def open_nofollow(path: str, flags: int, mode: int = 0o600, what: str = "file") 
     to point one of its files at /etc/shadow."""
     try:
         fd = os.open(path, flags | NOFOLLOW | CLOEXEC | getattr(os, "O_NONBLOCK", 0), mode)
-    except OSError as exc:
+    except OSError:
         if os.path.islink(path):
             raise Refused(f"the {what} {path} is a symbolic link; holdfast does not follow links there (remove it and run again)") from None
         raise
