@@ -22,26 +22,13 @@ from datetime import datetime, timezone
 from typing import Any
 
 from holdfast.apply.errors import Refused
+from holdfast.fileio import fsync_directory as fsync_dir  # noqa: F401 - also used by apply.restore
 
 TERMINAL_RESET = ("undone", "rolled-back")  # the project is back as it was: the next apply starts over
 
 
 def now_iso() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def fsync_dir(path: str) -> None:
-    """Make a new directory entry (a created or renamed file) durable too."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)

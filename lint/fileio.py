@@ -120,7 +120,7 @@ def write_bytes_atomic(path: str, data: bytes, *, allow_readonly: bool = False) 
                 os.fchmod(handle.fileno(), 0o666 & ~umask)
             os.fsync(handle.fileno())
         os.replace(temp, target)
-        _fsync_directory(directory)
+        fsync_directory(directory)
     except BaseException:
         try:
             os.unlink(temp)
@@ -145,7 +145,8 @@ def _rewrite_in_place(path: str, data: bytes) -> None:
         os.close(fd)
 
 
-def _fsync_directory(directory: str) -> None:
+def fsync_directory(directory: str) -> None:
+    """Make a new directory entry (a created or renamed file) durable too; best effort."""
     try:
         fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     except OSError:
