@@ -66,12 +66,15 @@ def test_wheel_holds_the_package_and_its_data(names):
         "holdfast/data/compose-spec.json",
         "holdfast/data/LICENSE.compose-spec",
         "holdfast/data/PROVENANCE.md",
+        "holdfast/data/images.json",
+        "holdfast/data/images.schema.json",
+        "holdfast/apply/plan-schema.json",
     ]
     missing = [n for n in required if n not in names]
     assert missing == []
 
 
-@pytest.mark.parametrize("folder, package", [("rules", "holdfast/rules"), ("lint/reporters", "holdfast/reporters"), ("fixers", "holdfast/fixers"), ("lint", "holdfast")])
+@pytest.mark.parametrize("folder, package", [("rules", "holdfast/rules"), ("lint/reporters", "holdfast/reporters"), ("fixers", "holdfast/fixers"), ("lint", "holdfast"), ("apply", "holdfast/apply")])
 def test_every_module_of_a_folder_is_in_the_wheel(names, folder, package):
     modules = sorted(p.name for p in (ROOT / folder).glob("*.py"))
     assert modules, folder
