@@ -259,13 +259,18 @@ def describe_storage(status: PathStatus) -> str:
     }.get(status.state, status.state)
 
 
-@dataclass
 class NearMiss:
-    """A persistent mount that was meant for the data but does not hold it (HF105)."""
+    """A persistent mount that was meant for the data but does not hold it (HF105).
 
-    status: PathStatus
-    mount: Mount
-    reason: str
+    A plain class (a dataclass definition costs about a millisecond of cold start).
+    """
+
+    __slots__ = ("status", "mount", "reason")
+
+    def __init__(self, status: PathStatus, mount: Mount, reason: str) -> None:
+        self.status = status
+        self.mount = mount
+        self.reason = reason
 
 
 def near_misses(analysis: ServiceAnalysis, knowledge: "Knowledge") -> list[NearMiss]:
