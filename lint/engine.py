@@ -8,7 +8,6 @@ ones that matched nothing), and which findings carry a fix.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable
 
 from holdfast.config import Config, ConfigError
@@ -23,16 +22,20 @@ if TYPE_CHECKING:  # pragma: no cover
     from holdfast.plugins import PluginSet
 
 
-@dataclass
 class LintContext:
-    """What a rule sees: the project, the documents to check, knowledge and its options."""
+    """What a rule sees: the project, the documents to check, knowledge and its options.
 
-    project: Project
-    documents: list[ComposeDocument]  # every document of the project (rules report anywhere; the engine filters)
-    knowledge: "Knowledge"
-    config: Config
-    rule: type[Rule]
-    options: dict[str, Any]
+    A plain class, not a dataclass: one is made per rule and run, and a dataclass
+    definition costs about a millisecond of every cold start.
+    """
+
+    def __init__(self, project: Project, documents: list[ComposeDocument], knowledge: "Knowledge", config: Config, rule: type[Rule], options: dict[str, Any]) -> None:
+        self.project = project
+        self.documents = documents  # every document of the project (rules report anywhere; the engine filters)
+        self.knowledge = knowledge
+        self.config = config
+        self.rule = rule
+        self.options = options
 
     def finding(
         self,
