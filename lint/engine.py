@@ -8,7 +8,6 @@ ones that matched nothing), and which findings carry a fix.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable
 
 from holdfast.config import Config, ConfigError
@@ -23,16 +22,20 @@ if TYPE_CHECKING:  # pragma: no cover
     from holdfast.plugins import PluginSet
 
 
-@dataclass
 class LintContext:
-    """What a rule sees: the project, the documents to check, knowledge and its options."""
+    """What a rule sees: the project, the documents to check, knowledge and its options.
 
-    project: Project
-    documents: list[ComposeDocument]  # every document of the project (rules report anywhere; the engine filters)
-    knowledge: "Knowledge"
-    config: Config
-    rule: type[Rule]
-    options: dict[str, Any]
+    A plain class, not a dataclass: one is made per rule and run, and a dataclass
+    definition costs about a millisecond of every cold start.
+    """
+
+    def __init__(self, project: Project, documents: list[ComposeDocument], knowledge: "Knowledge", config: Config, rule: type[Rule], options: dict[str, Any]) -> None:
+        self.project = project
+        self.documents = documents  # every document of the project (rules report anywhere; the engine filters)
+        self.knowledge = knowledge
+        self.config = config
+        self.rule = rule
+        self.options = options
 
     def finding(
         self,
@@ -86,12 +89,15 @@ class LintContext:
                     yield self.finding(document, problem.yaml_path, problem.message, span=span)
 
 
-@dataclass
 class LintResult:
-    findings: list[Finding]
-    documents: dict[str, ComposeDocument]  # displayed path -> document (for reporters and fixes)
-    notices: list[str] = field(default_factory=list)
-    suppressed: list[Finding] = field(default_factory=list)  # matched an inline ignore; kept for the audit trail
+    """What one project's lint produced (a plain class: a dataclass definition costs
+    about a millisecond of every cold start)."""
+
+    def __init__(self, findings: list[Finding], documents: dict[str, ComposeDocument], notices: list[str] | None = None, suppressed: list[Finding] | None = None) -> None:
+        self.findings = findings
+        self.documents = documents  # displayed path -> document (for reporters and fixes)
+        self.notices = [] if notices is None else notices
+        self.suppressed = [] if suppressed is None else suppressed  # matched an inline ignore; kept for the audit trail
 
 
 class Linter:

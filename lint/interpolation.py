@@ -10,7 +10,6 @@ warning); such names are collected so that rules can avoid guessing.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 
@@ -21,11 +20,19 @@ class InterpolationError(ValueError):
     """A `${VAR:?message}` whose variable is missing, or a malformed `${`."""
 
 
-@dataclass
 class Interpolator:
-    env: Mapping[str, str]
-    missing: set[str] = field(default_factory=set)
-    errors: list[str] = field(default_factory=list)
+    """Expands `${...}` from `env`, recording missing names and malformed forms.
+
+    A plain class, not a dataclass: a dataclass definition costs about a
+    millisecond of every cold start, and an interpolator is never compared.
+    """
+
+    __slots__ = ("env", "missing", "errors")
+
+    def __init__(self, env: Mapping[str, str], missing: set[str] | None = None, errors: list[str] | None = None) -> None:
+        self.env = env
+        self.missing = set() if missing is None else missing
+        self.errors = [] if errors is None else errors
 
     def text(self, value: str) -> str:
         """Interpolate one string; malformed or required-but-missing forms are recorded, not raised."""

@@ -168,24 +168,30 @@ class Override:
     layouts: tuple[str, ...] = ()
 
 
-@dataclass
 class _Draft:
-    """Mutable state while resolving; entry hooks adjust it."""
+    """Mutable state while resolving; entry hooks adjust it.
 
-    entry: "ImageEntry"
-    ref: ImageRef
-    env: dict[str, str]
-    tokens: list[str]
-    major: int | None
-    layouts: list[tuple[LayoutRule, list[DataPath]]]
-    user: str | None
-    init_markers: tuple[str, ...]
-    readiness: tuple[str, ...] | None
-    stateful: str
-    pin_hostname: bool
-    ephemeral: str | None = None
-    notes: list[str] = field(default_factory=list)
-    floating: bool = False
+    A plain class, not a dataclass: it is private, never compared or printed, and
+    a dataclass definition costs about a millisecond of every cold start.
+    """
+
+    __slots__ = ("entry", "ref", "env", "tokens", "major", "layouts", "user", "init_markers", "readiness", "stateful", "pin_hostname", "ephemeral", "notes", "floating")
+
+    def __init__(self, entry: "ImageEntry", ref: ImageRef, env: dict[str, str], tokens: list[str], major: int | None, layouts: list[tuple[LayoutRule, list[DataPath]]], user: str | None, init_markers: tuple[str, ...], readiness: tuple[str, ...] | None, stateful: str, pin_hostname: bool, ephemeral: str | None = None, notes: list[str] | None = None, floating: bool = False) -> None:
+        self.entry = entry
+        self.ref = ref
+        self.env = env
+        self.tokens = tokens
+        self.major = major
+        self.layouts = layouts
+        self.user = user
+        self.init_markers = init_markers
+        self.readiness = readiness
+        self.stateful = stateful
+        self.pin_hostname = pin_hostname
+        self.ephemeral = ephemeral
+        self.notes = [] if notes is None else notes
+        self.floating = floating
 
     def flag(self, *names: str) -> str | None:
         """Last value of any of the flags ``names`` in the server tokens."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from holdfast.mounts import Mount, covering_mount, is_within, normalise_path, service_mounts, volumes_from_services
@@ -23,14 +22,20 @@ if TYPE_CHECKING:  # pragma: no cover
 PERSISTENT = ("bind", "named")
 
 
-@dataclass
 class PathStatus:
-    """How one data path is stored."""
+    """How one data path is stored.
 
-    data_path: "DataPath"
-    state: str  # bind | named | anonymous | tmpfs | image-volume | container-layer | shadowed
-    mount: Mount | None = None  # the covering mount, if any
-    shadow: str | None = None  # the image VOLUME that hides a parent mount
+    This and `ServiceAnalysis` are plain classes: a dataclass definition costs about
+    a millisecond of every cold start, and neither is compared or printed.
+    """
+
+    __slots__ = ("data_path", "state", "mount", "shadow")
+
+    def __init__(self, data_path: "DataPath", state: str, mount: Mount | None = None, shadow: str | None = None) -> None:
+        self.data_path = data_path
+        self.state = state  # bind | named | anonymous | tmpfs | image-volume | container-layer | shadowed
+        self.mount = mount  # the covering mount, if any
+        self.shadow = shadow  # the image VOLUME that hides a parent mount
 
     @property
     def persisted(self) -> bool:
@@ -42,16 +47,20 @@ class PathStatus:
         return self.state == "tmpfs"
 
 
-@dataclass
 class ServiceAnalysis:
-    service: "Service"
-    image: "ResolvedImage"
-    image_source: str  # "image" or "Dockerfile <path>"
-    layout: "Layout"  # the layout the statuses describe
-    statuses: list[PathStatus]
-    mounts: list[Mount]
-    persisted: bool  # some layout is fully persisted (or deliberately tmpfs)
-    alternatives: list[tuple["Layout", list[PathStatus]]] = field(default_factory=list)
+    """How one stateful service stores its data (see `PathStatus`)."""
+
+    __slots__ = ("service", "image", "image_source", "layout", "statuses", "mounts", "persisted", "alternatives")
+
+    def __init__(self, service: "Service", image: "ResolvedImage", image_source: str, layout: "Layout", statuses: list[PathStatus], mounts: list[Mount], persisted: bool, alternatives: list[tuple["Layout", list[PathStatus]]] | None = None) -> None:
+        self.service = service
+        self.image = image
+        self.image_source = image_source  # "image" or "Dockerfile <path>"
+        self.layout = layout  # the layout the statuses describe
+        self.statuses = statuses
+        self.mounts = mounts
+        self.persisted = persisted  # some layout is fully persisted (or deliberately tmpfs)
+        self.alternatives = [] if alternatives is None else alternatives
 
     @property
     def unpersisted(self) -> list[PathStatus]:
@@ -259,13 +268,18 @@ def describe_storage(status: PathStatus) -> str:
     }.get(status.state, status.state)
 
 
-@dataclass
 class NearMiss:
-    """A persistent mount that was meant for the data but does not hold it (HF105)."""
+    """A persistent mount that was meant for the data but does not hold it (HF105).
 
-    status: PathStatus
-    mount: Mount
-    reason: str
+    A plain class (a dataclass definition costs about a millisecond of cold start).
+    """
+
+    __slots__ = ("status", "mount", "reason")
+
+    def __init__(self, status: PathStatus, mount: Mount, reason: str) -> None:
+        self.status = status
+        self.mount = mount
+        self.reason = reason
 
 
 def near_misses(analysis: ServiceAnalysis, knowledge: "Knowledge") -> list[NearMiss]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from dataclasses import dataclass, field
 from typing import Any
 
 import pluggy
@@ -20,21 +19,30 @@ from holdfast import hookspecs
 ENTRY_POINT_GROUP = "holdfast"
 
 
-@dataclass
+# Plain classes rather than dataclasses here: a dataclass definition costs about a
+# millisecond of every cold start, and plugins load on every run.
+
+
 class LoadedPlugin:
-    name: str
-    value: str  # "module:attr" as declared
-    distribution: str | None
-    version: str | None
-    error: str | None = None
+    """One plugin as loaded (for `holdfast plugins`), with its error if it failed."""
+
+    def __init__(self, name: str, value: str, distribution: str | None, version: str | None, error: str | None = None) -> None:
+        self.name = name
+        self.value = value  # "module:attr" as declared
+        self.distribution = distribution
+        self.version = version
+        self.error = error
+
+    def __repr__(self) -> str:
+        return f"LoadedPlugin(name={self.name!r}, value={self.value!r}, distribution={self.distribution!r}, version={self.version!r}, error={self.error!r})"
 
 
-@dataclass
 class PluginSet:
     """The plugin manager plus what was loaded (for `holdfast plugins`) and what failed."""
 
-    manager: pluggy.PluginManager
-    loaded: list[LoadedPlugin] = field(default_factory=list)
+    def __init__(self, manager: pluggy.PluginManager, loaded: list[LoadedPlugin] | None = None) -> None:
+        self.manager = manager
+        self.loaded = [] if loaded is None else loaded
 
     @property
     def warnings(self) -> list[str]:
@@ -115,14 +123,19 @@ def _plugin_name(entry_point: "EntryPoint") -> str:
     return f"{entry_point.distribution or '?'}:{entry_point.name}"
 
 
-@dataclass(frozen=True)
 class EntryPoint:
     """One `holdfast` entry point, read straight from a distribution's metadata."""
 
-    name: str
-    value: str  # "package.module" or "package.module:attribute"
-    distribution: str | None
-    version: str | None
+    __slots__ = ("name", "value", "distribution", "version")
+
+    def __init__(self, name: str, value: str, distribution: str | None, version: str | None) -> None:
+        self.name = name
+        self.value = value  # "package.module" or "package.module:attribute"
+        self.distribution = distribution
+        self.version = version
+
+    def __repr__(self) -> str:
+        return f"EntryPoint(name={self.name!r}, value={self.value!r}, distribution={self.distribution!r}, version={self.version!r})"
 
     def load(self) -> Any:
         module_name, _, attribute = self.value.partition(":")

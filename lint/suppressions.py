@@ -9,24 +9,26 @@ comment block of the file. Suppressions that matched nothing become HF000.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from holdfast.document import ComposeDocument
 
 _DIRECTIVE = re.compile(r"(?:^|\s)#\s*holdfast:\s*(ignore|file-ignore)(?:\[([A-Za-z0-9_, ]*)\])?\s*(.*)$")
 
 
-@dataclass
 class Suppression:
-    line: int  # the line whose findings it covers
-    comment_line: int
-    column: int
-    end_column: int
-    codes: tuple[str, ...]  # empty: every code
-    reason: str
-    file_wide: bool = False
-    service: str | None = None  # set when it sits on a service key line
-    used: set[str] = field(default_factory=set)
+    """One `# holdfast: ignore[...]` comment (a plain class: a dataclass definition
+    costs about a millisecond of every cold start)."""
+
+    def __init__(self, line: int, comment_line: int, column: int, end_column: int, codes: tuple[str, ...], reason: str, file_wide: bool = False, service: str | None = None, used: set[str] | None = None) -> None:
+        self.line = line  # the line whose findings it covers
+        self.comment_line = comment_line
+        self.column = column
+        self.end_column = end_column
+        self.codes = codes  # empty: every code
+        self.reason = reason
+        self.file_wide = file_wide
+        self.service = service  # set when it sits on a service key line
+        self.used = set() if used is None else used
 
     def covers(self, code: str) -> bool:
         return not self.codes or code in self.codes

@@ -10,7 +10,6 @@ every file that defines the service, so a finding points at the exact item.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterator
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -45,13 +44,22 @@ def raw(origin: "Origin", *path: Any) -> Any:
     return node
 
 
-@dataclass(frozen=True)
 class Item:
-    """One entry of a service's list (or mapping) key, as written, and where."""
+    """One entry of a service's list (or mapping) key, as written, and where.
 
-    origin: "Origin"  # points at the entry itself (…, key, index) or (…, key, name)
-    raw: Any  # as written
-    key: Any  # the index, or the mapping key for mapping forms
+    A plain read-only record rather than a dataclass: a dataclass definition costs
+    about a millisecond of every cold start, and nothing compares or prints items.
+    """
+
+    __slots__ = ("origin", "raw", "key")
+
+    def __init__(self, origin: "Origin", raw: Any, key: Any) -> None:
+        object.__setattr__(self, "origin", origin)  # points at the entry itself (…, key, index) or (…, key, name)
+        object.__setattr__(self, "raw", raw)  # as written
+        object.__setattr__(self, "key", key)  # the index, or the mapping key for mapping forms
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"Item is read-only: cannot set {name}")
 
 
 def items(service: "Service", key: str) -> Iterator[Item]:
