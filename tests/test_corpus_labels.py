@@ -18,13 +18,16 @@ from support import shared_or_skip
 
 DATA_LOSS_CODES = {"HF101", "HF102", "HF105"}
 
-# (file, service) -> why holdfast cannot agree with the label from the file alone.
+# (file, service) -> (why the answer is out of reach, why holdfast cannot agree with the label).
+# "compose-rejects": `docker compose config` refuses the file too, so nobody can deploy it as it is;
+# "context-missing": the answer is in a Dockerfile that is not in the corpus, and issue 11 says an
+# unreadable build context is reported once, not guessed.
 KNOWN_MISSES = {
-    ("jaytaph__mastodon@26636510__docker-compose.yml", "database"): "the file is not valid YAML (`- '5432':'5432'`); HF001 is reported instead",
-    ("docker__awesome-compose__laravel-nginx-mysql-redis__docker-compose.yml", "redis"): "built from ./docker/redis whose Dockerfile is not in the corpus; the label assumes a redis base from the folder name",
-    ("laradock__laradock@1fd58f19__docker-compose.yml", "redis-cluster"): "built from ./redis-cluster whose Dockerfile is not in the corpus",
-    ("nextcloud__docker__.examples__docker-compose__with-nginx-proxy__fpm__docker-compose.yml", "redis"): "a blank line holding a TAB, which strict YAML parsers (ruamel, PyYAML, Compose v1) reject; HF001 is reported instead",
-    ("rancher__community-catalog__templates__mysql__0__docker-compose.yml.tpl", "mysql"): "a Go template, not YAML, and the image is only `${mysql_image}`",
+    ("jaytaph__mastodon@26636510__docker-compose.yml", "database"): ("compose-rejects", "the file is not valid YAML (`- '5432':'5432'`); HF001 is reported instead"),
+    ("docker__awesome-compose__laravel-nginx-mysql-redis__docker-compose.yml", "redis"): ("context-missing", "built from ./docker/redis whose Dockerfile is not in the corpus; the label assumes a redis base from the folder name"),
+    ("laradock__laradock@1fd58f19__docker-compose.yml", "redis-cluster"): ("context-missing", "built from ./redis-cluster whose Dockerfile is not in the corpus"),
+    ("nextcloud__docker__.examples__docker-compose__with-nginx-proxy__fpm__docker-compose.yml", "redis"): ("compose-rejects", "a blank line holding a TAB, which strict YAML parsers (ruamel, PyYAML, Compose v1 and v2) reject; HF001 is reported instead"),
+    ("rancher__community-catalog__templates__mysql__0__docker-compose.yml.tpl", "mysql"): ("compose-rejects", "a Go template, not YAML, and the image is only `${mysql_image}`"),
 }
 
 
@@ -52,6 +55,7 @@ def test_corpus_findings_match_labels() -> None:
     corpus = shared_or_skip("corpus", "public")
     found = _lint_corpus(corpus)
     true_pos = false_pos = false_neg = true_neg = 0
+    decidable_pos = decidable_found = 0  # positives whose answer the files hold and Compose accepts
     disagreements = []
     with open(corpus / "LABELS.tsv", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t"))
@@ -72,16 +76,23 @@ def test_corpus_findings_match_labels() -> None:
             false_pos += 1
         else:
             true_neg += 1
+        if expected and key not in KNOWN_MISSES:
+            decidable_pos += 1
+            decidable_found += predicted
         if expected != predicted and key not in KNOWN_MISSES:
             disagreements.append(f"{key}: label {row['stateful']}/{row['persisted']}, holdfast {sorted(found.get(key, set()))}")
     precision = true_pos / (true_pos + false_pos) if true_pos + false_pos else 1.0
     recall = true_pos / (true_pos + false_neg) if true_pos + false_neg else 1.0
     print(f"\ncorpus labels: TP={true_pos} FP={false_pos} FN={false_neg} TN={true_neg} precision={precision:.3f} recall={recall:.3f}")
+    decidable_recall = decidable_found / decidable_pos if decidable_pos else 1.0
+    print(f"recall where Compose accepts the file and its build contexts are present: {decidable_recall:.3f} ({decidable_found}/{decidable_pos})")
     print(f"known limitations: {len(KNOWN_MISSES)}")
-    for key, reason in KNOWN_MISSES.items():
-        print(f"  {key[0]} / {key[1]}: {reason}")
+    for key, (kind, reason) in KNOWN_MISSES.items():
+        print(f"  {key[0]} / {key[1]} [{kind}]: {reason}")
     assert not disagreements, "unexplained disagreements with LABELS.tsv:\n" + "\n".join(disagreements)
     assert true_pos > 40, "the corpus should exercise many true findings"
+    assert false_pos == 0, "precision must stay 1.0"
+    assert decidable_recall >= 0.98, f"recall {decidable_recall:.3f} on decidable services is below 0.98"
 
 
 def test_every_corpus_file_lints_without_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
