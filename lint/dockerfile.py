@@ -15,6 +15,13 @@ from typing import Mapping
 
 _DIRECTIVE = re.compile(r"^#\s*escape\s*=\s*([\\`])\s*$", re.IGNORECASE)
 _VAR = re.compile(r"\$(?:\{(\w+)(?:(:?[-+])([^}]*))?\}|(\w+))")
+# An image reference is at most a few hundred characters; a build argument that grows past this
+# (each ARG doubling the one before it, say) names no image and must not eat the memory.
+MAX_ARG_LENGTH = 4096
+
+
+class _TooLong(ValueError):
+    """A substitution grew past MAX_ARG_LENGTH."""
 
 
 @dataclass(frozen=True)
@@ -58,18 +65,32 @@ def _split_instruction(text: str) -> tuple[str, str]:
     return (parts[0].upper(), parts[1].strip() if len(parts) > 1 else "") if parts else ("", "")
 
 
-def _substitute(text: str, args: Mapping[str, str]) -> str:
+def _substitute(text: str, args: Mapping[str, str | None]) -> str:
+    """``text`` with the build arguments put in; _TooLong past MAX_ARG_LENGTH characters."""
+    produced = 0
+
     def one(match: re.Match[str]) -> str:
+        nonlocal produced
         name = match.group(1) or match.group(4)
         value = args.get(name, "")
+        if value is None:  # an argument that grew too long: only its use fails
+            raise _TooLong(name)
         op, word = match.group(2), match.group(3) or ""
         if op in (":-", "-"):
-            return value if (value or (op == "-" and name in args)) else word
-        if op in (":+", "+"):
-            return word if (value or (op == "+" and name in args)) else ""
-        return value
+            out = value if (value or (op == "-" and name in args)) else word
+        elif op in (":+", "+"):
+            out = word if (value or (op == "+" and name in args)) else ""
+        else:
+            out = value
+        produced += len(out)
+        if produced > MAX_ARG_LENGTH:
+            raise _TooLong(name)
+        return out
 
-    return _VAR.sub(one, text)
+    result = _VAR.sub(one, text)
+    if len(result) > MAX_ARG_LENGTH:
+        raise _TooLong(repr(text[:40]))
+    return result
 
 
 def _arg_pairs(rest: str) -> list[tuple[str, str | None]]:
@@ -82,8 +103,15 @@ def _arg_pairs(rest: str) -> list[tuple[str, str | None]]:
 
 def base_image(text: str, build_args: Mapping[str, str] | None = None, target: str | None = None) -> BaseImage:
     """The image the ``target`` stage (the last stage when None) is built from."""
+    try:
+        return _base_image(text, build_args, target)
+    except _TooLong as exc:
+        return BaseImage(None, target, f"build argument {exc} expands to more than {MAX_ARG_LENGTH} characters")
+
+
+def _base_image(text: str, build_args: Mapping[str, str] | None, target: str | None) -> BaseImage:
     build_args = dict(build_args or {})
-    args: dict[str, str] = {}
+    args: dict[str, str | None] = {}  # None: longer than MAX_ARG_LENGTH
     stages: list[tuple[str | None, str]] = []  # (name, resolved base) in order
     names: dict[str, str] = {}
     for word, rest in _instructions(text):
@@ -92,7 +120,10 @@ def base_image(text: str, build_args: Mapping[str, str] | None = None, target: s
                 if name in build_args:
                     args[name] = build_args[name]
                 elif default is not None:
-                    args[name] = _substitute(default, args)
+                    try:
+                        args[name] = _substitute(default, args)
+                    except _TooLong:
+                        args[name] = None
         elif word == "FROM":
             parts = [p for p in rest.split() if not p.startswith("--")]
             if not parts:

@@ -138,3 +138,22 @@ def test_huge_command_is_parsed_in_linear_time(tmp_path, monkeypatch, capsys, si
     start = time.perf_counter()
     assert split_words(quoted)[-1].endswith("a" * 10)
     assert time.perf_counter() - start < 1
+
+
+def _doubling_args(count: int) -> str:
+    """ARG A1=x, then each ARG the one before twice: 2**count characters if expanded."""
+    lines = ["ARG A1=x"] + [f"ARG A{i}=${{A{i - 1}}}${{A{i - 1}}}" for i in range(2, count + 1)]
+    return "\n".join(lines) + "\n"
+
+
+def test_build_argument_that_doubles_stops_at_the_limit_instead_of_eating_memory():
+    started = time.monotonic()
+    found = base_image(_doubling_args(64) + "FROM postgres:${A64}\n")
+    assert time.monotonic() - started < 5
+    assert found.image is None
+    assert "expands to more than" in found.problem
+
+
+def test_a_long_argument_that_the_from_line_does_not_use_is_harmless():
+    found = base_image(_doubling_args(64) + "ARG PG=16\nFROM postgres:${PG}\n")
+    assert found.image == "postgres:16"
