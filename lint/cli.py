@@ -192,7 +192,7 @@ def collect_projects(paths: tuple[str, ...], files: tuple[str, ...], config: Any
         selected = compose_selection((), **options)
         for path in selected.files:
             if path != "-" and not os.path.isfile(path):
-                raise UserError(f"{path}: no such file (from COMPOSE_FILE)")
+                raise UserError(f"{path}: {'not a regular file' if os.path.exists(path) else 'no such file'} (from COMPOSE_FILE)")
         projects.append(selected)
     return projects
 
