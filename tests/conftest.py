@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from support import SHARED, docker_ok, unavailable  # noqa: F401  (re-exported for fixtures)
+from support import COMPOSE_FLAVOURS, SHARED, compose_cli, docker_ok, unavailable  # noqa: F401  (re-exported for fixtures)
 
 
 @pytest.fixture(scope="session")
@@ -28,9 +28,6 @@ def images() -> dict[str, str]:
         raise  # pragma: no cover - unavailable() always raises
 
 
-COMPOSE_FLAVOURS = {"v2": ["docker", "compose"], "v1": ["docker-compose"]}
-
-
 @pytest.fixture(params=sorted(COMPOSE_FLAVOURS, reverse=True))
 def compose_flavour(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Run the test once under Compose v2 and once under v1: the argv of that Compose CLI.
@@ -39,15 +36,7 @@ def compose_flavour(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPa
     flavour. A missing flavour skips (or fails under HOLDFAST_REQUIRE_DOCKER=1: CI
     installs both, see scripts/install-compose-v2.sh).
     """
-    import subprocess
-
-    argv = COMPOSE_FLAVOURS[request.param]
-    try:
-        ok = subprocess.run([*argv, "version"], capture_output=True, timeout=60).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        ok = False
-    if not ok:
-        unavailable(f"Compose {request.param} ({' '.join(argv)}) is not installed")
+    argv = compose_cli(request.param)
     monkeypatch.setenv("HOLDFAST_COMPOSE", request.param)
     return argv
 

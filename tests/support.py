@@ -32,6 +32,23 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+COMPOSE_FLAVOURS = {"v2": ["docker", "compose"], "v1": ["docker-compose"]}
+_COMPOSE_INSTALLED: dict[str, bool] = {}
+
+
+def compose_cli(flavour: str) -> list[str]:
+    """The argv of a Compose flavour's CLI; skips (or fails under HOLDFAST_REQUIRE_DOCKER=1) when it is not installed."""
+    argv = COMPOSE_FLAVOURS[flavour]
+    if flavour not in _COMPOSE_INSTALLED:
+        try:
+            _COMPOSE_INSTALLED[flavour] = subprocess.run([*argv, "version"], capture_output=True, timeout=60).returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            _COMPOSE_INSTALLED[flavour] = False
+    if not _COMPOSE_INSTALLED[flavour]:
+        unavailable(f"Compose {flavour} ({' '.join(argv)}) is not installed")
+    return argv
+
+
 def docker_ok() -> bool:
     """True when a Docker engine answers."""
     try:

@@ -37,25 +37,12 @@ from pathlib import Path
 import pytest
 
 from holdfast.hookspecs import hookimpl
-from support import SEED, unavailable
+from live_project import ComposeProject, run
+from support import SEED, compose_cli
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
-FLAVOURS = {"v2": ["docker", "compose"], "v1": ["docker-compose"]}
 PG_TABLES = {"accounts": 500, "statuses": 2000}
-_AVAILABLE: dict[str, bool] = {}
-
-
-def compose_argv(flavour: str) -> list[str]:
-    """The CLI of a Compose flavour; skips (or fails under HOLDFAST_REQUIRE_DOCKER=1) when it is not installed."""
-    if flavour not in _AVAILABLE:
-        try:
-            _AVAILABLE[flavour] = subprocess.run([*FLAVOURS[flavour], "version"], capture_output=True, timeout=60).returncode == 0
-        except (OSError, subprocess.TimeoutExpired):
-            _AVAILABLE[flavour] = False
-    if not _AVAILABLE[flavour]:
-        unavailable(f"Compose {flavour} ({' '.join(FLAVOURS[flavour])}) is not installed")
-    return FLAVOURS[flavour]
 
 
 def container_name(project: str, service: str, flavour: str) -> str:
@@ -71,84 +58,25 @@ def no_flavour_hint(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 
-def run(argv: list[str], cwd: Path | None = None, check: bool = True, timeout: int = 300) -> subprocess.CompletedProcess:
-    result = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
-    if check and result.returncode != 0:
-        raise AssertionError(f"{' '.join(argv)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
-    return result
-
-
 def seed_compose_text() -> str:
     """The seed file with only `db` and `redis` kept (web, streaming, sidekiq dropped), nothing else changed."""
     text = SEED.read_text(encoding="utf-8")
     return text.split("\n  web:", 1)[0].rstrip("\n") + "\n"
 
 
-class Project:
-    """A Compose project (v2 or v1) in its own folder with a unique name, plus independent data checks."""
+class Project(ComposeProject):
+    """The seed's db and redis (v2 or v1) with a Mastodon-like data set."""
 
     def __init__(self, root: Path, flavour: str = "v2"):
-        self.flavour = flavour
-        self.argv = compose_argv(flavour)
-        self.name = "hfe2e" + uuid.uuid4().hex[:8]
-        self.dir = root / self.name
-        self.dir.mkdir(parents=True)
-        self.file = self.dir / "docker-compose.yml"
-        self.file.write_text(seed_compose_text(), encoding="utf-8")
-        self.volumes: set[str] = set()
-        self.case = 0
-
-    def compose(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return run([*self.argv, "-p", self.name, *args], cwd=self.dir, check=check)
-
-    def container(self, service: str) -> str:
-        out = run(["docker", "ps", "-aq", "--no-trunc", "--filter", f"label=com.docker.compose.project={self.name}", "--filter", f"label=com.docker.compose.service={service}", "--filter", "label=com.docker.compose.oneoff=False"]).stdout.split()
-        assert len(out) == 1, f"expected one {service} container, found {out}"
-        return out[0]
-
-    def inspect(self, service: str) -> dict:
-        return json.loads(run(["docker", "inspect", self.container(service)]).stdout)[0]
-
-    def mounts(self, service: str) -> list[dict]:
-        return self.inspect(service)["Mounts"]
+        super().__init__(root, compose_cli(flavour), "e2e", seed_compose_text(), "docker-compose.yml")
 
     def assert_own_flavour(self) -> None:
         """The containers are still named, and labelled, by the flavour that created the project."""
         for service in ("db", "redis"):
-            attrs = self.inspect(service)
+            attrs = self.state(service)
             assert attrs["Name"] == "/" + container_name(self.name, service, self.flavour), attrs["Name"]
             version = attrs["Config"]["Labels"]["com.docker.compose.version"]
             assert version.startswith("1." if self.flavour == "v1" else "2."), version
-
-    def remember_volumes(self) -> None:
-        for service in ("db", "redis"):
-            try:
-                for mount in self.mounts(service):
-                    if mount["Type"] == "volume":
-                        self.volumes.add(mount["Name"])
-            except AssertionError:
-                pass
-
-    def wait_ready(self, timeout: float = 90) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                db, redis = self.container("db"), self.container("redis")
-                pg = run(["docker", "exec", db, "pg_isready", "-h", "127.0.0.1", "-U", "postgres"], check=False)
-                rd = run(["docker", "exec", redis, "redis-cli", "ping"], check=False)
-                if pg.returncode == 0 and rd.stdout.strip() == "PONG":
-                    return
-            except AssertionError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"project {self.name} not ready after {timeout}s")
-            time.sleep(0.5)
-
-    def psql(self, sql: str, database: str = "postgres") -> str:
-        return run(["docker", "exec", self.container("db"), "psql", "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1", "-At", "-c", sql]).stdout.strip()
-
-    def redis(self, *args: str) -> str:
-        return run(["docker", "exec", self.container("redis"), "redis-cli", *args]).stdout.strip()
 
     def write_data(self) -> None:
         self.psql(
@@ -186,20 +114,9 @@ class Project:
                 path.rename(self.dir / f".{name}.case{self.case}")
 
 
-def _teardown(project: Project) -> None:
-    project.remember_volumes()
-    project.compose("down", "-v", check=False)
-    for volume in project.volumes:
-        run(["docker", "volume", "rm", volume], check=False)
-    shutil.rmtree(project.dir, ignore_errors=True)
-
-
 def _start(root: Path, flavour: str = "v2") -> Project:
     project = Project(root, flavour)
-    project.compose("up", "-d", "db", "redis")
-    project.wait_ready()
-    project.write_data()
-    project.remember_volumes()
+    project.start()
     return project
 
 
@@ -215,7 +132,7 @@ def live(images, tmp_path_factory):
     """One seeded Compose v2 project reused by the fault cases and the traps; every case leaves it in its original layout."""
     project = _start(tmp_path_factory.mktemp("live"), "v2")
     yield project
-    _teardown(project)
+    project.teardown()
 
 
 @pytest.fixture(scope="module")
@@ -223,7 +140,7 @@ def live_v1(images, tmp_path_factory):
     """The same, created (and so recreated) by Compose v1."""
     project = _start(tmp_path_factory.mktemp("live-v1"), "v1")
     yield project
-    _teardown(project)
+    project.teardown()
 
 
 def quiet():
@@ -296,7 +213,7 @@ def test_seed_scenario_end_to_end(images, tmp_path_factory, flavour):
         started = time.monotonic()
         planned = run(["holdfast", "plan", ".", "-o", "plan.json"], cwd=project.dir)
         assert "wrote plan.json" in planned.stdout
-        assert json.loads((project.dir / "plan.json").read_text())["compose_cli"] == " ".join(project.argv)
+        assert json.loads((project.dir / "plan.json").read_text())["compose_cli"] == " ".join(project.compose_argv)
         shown = run(["holdfast", "plan", "--show", "plan.json"], cwd=project.dir).stdout
         assert "docker rm " in shown and "expected downtime" in shown and "holdfast-backups" in shown
         for volume in json.loads((project.dir / "plan.json").read_text())["services"]:
@@ -331,7 +248,7 @@ def test_seed_scenario_end_to_end(images, tmp_path_factory, flavour):
         project.assert_own_flavour()
         project.assert_data()
     finally:
-        _teardown(project)
+        project.teardown()
 
 
 # ------------------------------------------------------------- fault cases
@@ -578,7 +495,7 @@ def test_wrong_path_mount_hf105_is_moved_to_the_data_path(images, tmp_path_facto
     folder = root / name
     folder.mkdir()
     (folder / "docker-compose.yml").write_text("version: '2'\nservices:\n  db:\n    image: postgres:alpine\n    volumes:\n      - ./pg:/var/lib/postgresql\n", encoding="utf-8")
-    compose = [*compose_argv("v2"), "-p", name]
+    compose = [*compose_cli("v2"), "-p", name]
     volumes: list[str] = []
     tagged = False
     try:
@@ -630,7 +547,7 @@ def test_compose_v1_keeps_the_old_anonymous_volume_over_a_new_bind(images, tmp_p
     folder = root / name
     folder.mkdir()
     (folder / "docker-compose.yml").write_text("version: '2'\nservices:\n  redis:\n    image: redis:alpine\n", encoding="utf-8")
-    compose = [*compose_argv("v1"), "-p", name]
+    compose = [*compose_cli("v1"), "-p", name]
     volumes: list[str] = []
     try:
         run([*compose, "up", "-d"], cwd=folder)
@@ -705,4 +622,4 @@ def test_fix_apply_command_and_inspect_before_and_after(images, tmp_path_factory
         project.assert_own_flavour()
         project.assert_data()
     finally:
-        _teardown(project)
+        project.teardown()

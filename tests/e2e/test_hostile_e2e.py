@@ -19,16 +19,15 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
 import stat
 import subprocess
-import uuid
 from pathlib import Path
 
 import pytest
 
 from holdfast.hookspecs import hookimpl
+from live_project import ComposeProject
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -69,67 +68,18 @@ def run(argv: list[str], cwd: Path | None = None, check: bool = True, timeout: i
     return result
 
 
-def text(argv: list[str], **kwargs) -> str:
-    return run(argv, **kwargs).stdout.decode("utf-8", "replace").strip()
+class Project(ComposeProject):
+    """db and/or redis with a small data set, whose data the tests make hostile with `exec`."""
 
-
-class Project:
     def __init__(self, root: Path, compose: list[str], services: tuple[str, ...] = ("db", "redis")):
-        self.name = "hf-hostile-" + uuid.uuid4().hex[:8]
-        self.dir = root / self.name
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.compose_argv = compose
-        self.services = services
         body = {"db": "  db:\n    image: postgres:alpine\n", "redis": "  redis:\n    image: redis:alpine\n"}
-        (self.dir / "docker-compose.yml").write_text("services:\n" + "".join(body[s] for s in services), encoding="utf-8")
-        self.volumes: set[str] = set()
-
-    def compose(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return run([*self.compose_argv, "-p", self.name, *args], cwd=self.dir, check=check)
-
-    def container(self, service: str) -> str:
-        out = text(["docker", "ps", "-aq", "--no-trunc", "--filter", f"label=com.docker.compose.project={self.name}", "--filter", f"label=com.docker.compose.service={service}"]).split()
-        assert len(out) == 1, out
-        return out[0]
-
-    def remember_volumes(self) -> None:
-        for service in self.services:
-            try:
-                for mount in json.loads(text(["docker", "inspect", self.container(service)]))[0]["Mounts"]:
-                    if mount["Type"] == "volume":
-                        self.volumes.add(mount["Name"])
-            except AssertionError:
-                pass
-
-    def exec(self, service: str, script: str) -> None:
-        run(["docker", "exec", "-u", "0", self.container(service), "sh", "-c", script])
-
-    def wait_ready(self, timeout: float = 90) -> None:
-        import time
-
-        deadline = time.monotonic() + timeout
-        while True:
-            ok = True
-            if "db" in self.services:
-                ok &= run(["docker", "exec", self.container("db"), "pg_isready", "-h", "127.0.0.1", "-U", "postgres"], check=False).returncode == 0
-            if "redis" in self.services:
-                ok &= text(["docker", "exec", self.container("redis"), "redis-cli", "ping"], check=False) == "PONG"
-            if ok:
-                return
-            assert time.monotonic() < deadline, f"{self.name} not ready"
-            time.sleep(0.5)
+        super().__init__(root, compose, "hostile", "services:\n" + "".join(body[s] for s in services), "docker-compose.yml", services)
 
     def write_data(self) -> None:
         if "db" in self.services:
             self.psql("create table t (id int); insert into t select generate_series(1, 300)")
         self.redis("EVAL", "for i = 1, 50 do redis.call('SET', 'k' .. i, 'v' .. i) end return 1", "0")
         self.redis("SAVE")
-
-    def psql(self, sql: str) -> str:
-        return text(["docker", "exec", self.container("db"), "psql", "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-At", "-c", sql])
-
-    def redis(self, *args: str) -> str:
-        return text(["docker", "exec", self.container("redis"), "redis-cli", *args])
 
     def assert_data(self) -> None:
         self.wait_ready()
@@ -138,20 +88,10 @@ class Project:
         assert self.redis("DBSIZE") == "50"
         assert self.redis("GET", "k37") == "v37"
 
-    def teardown(self) -> None:
-        self.remember_volumes()
-        self.compose("down", "-v", check=False)
-        for volume in self.volumes:
-            run(["docker", "volume", "rm", volume], check=False)
-        run(["rm", "-rf", "--one-file-system", str(self.dir)], check=False)  # rm(1): the 1,200-deep tree defeats shutil.rmtree
-
 
 def start(root: Path, compose: list[str], services: tuple[str, ...] = ("db", "redis")) -> Project:
     project = Project(root, compose, services)
-    project.compose("up", "-d", *services)
-    project.wait_ready()
-    project.write_data()
-    project.remember_volumes()
+    project.start()
     return project
 
 
