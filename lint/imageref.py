@@ -101,6 +101,29 @@ class ImageRef:
         return tuple(dict.fromkeys(out))
 
 
+# The reference grammar of the distribution spec (registry host[:port], path components, tag, digest),
+# compiled on first use: lint never needs it, `holdfast images REF` does.
+_REFERENCE_GRAMMAR = (
+    r"(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?/)?"
+    r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"
+    r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?"
+)
+
+
+def is_valid_reference(text: str) -> bool:
+    """Whether ``text`` is a well-formed image reference (repository names are matched case-blind, as holdfast lowercases them)."""
+    import re
+
+    head, at, digest = text.partition("@")
+    slash = head.rfind("/")
+    colon = head.rfind(":")
+    name_end = colon if colon > slash else len(head)
+    first, sep, rest = head[:name_end].partition("/")
+    # the registry host may have capitals; the path is compared lowercased
+    normalised = (first + sep + rest.lower() if sep and ("." in first or ":" in first or first == "localhost") else head[:name_end].lower()) + head[name_end:] + at + digest
+    return re.fullmatch(_REFERENCE_GRAMMAR, normalised) is not None
+
 
 # --------------------------------------------------------------------------- versions
 

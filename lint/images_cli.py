@@ -105,11 +105,12 @@ def _list(knowledge: Any, kind: str | None, fmt: str) -> int:
 
 
 def _explain(knowledge: Any, image: str, env: dict[str, str], command: str | None, fmt: str) -> int:
+    from holdfast.imageref import is_valid_reference
     from holdfast.knowledge import ImageRef, Knowledge
 
     ref = ImageRef.parse(image)
-    if not ref.repository:
-        raise UserError(f"{image!r} is not an image reference")
+    if not ref.repository or not is_valid_reference(image.strip()):
+        raise UserError(f"{image!r} is not an image reference (registry/name:tag@digest)")
     position, pattern = knowledge.matched_by(ref)
     parsed = {"registry": ref.registry or "docker.io", "repository": ref.repository, "tag": ref.tag, "digest": ref.digest}
     if position is None:

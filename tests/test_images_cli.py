@@ -86,3 +86,17 @@ def test_user_configuration_entries_are_listed(capsys, monkeypatch, tmp_path):
 def test_bad_env_is_a_usage_error(capsys, monkeypatch, tmp_path):
     code, _, err = run(capsys, monkeypatch, tmp_path, "postgres", "-e", "NOEQUALS")
     assert code == 2 and "NAME=VALUE" in err
+
+
+@pytest.mark.parametrize("ref", ["\x1b[31m", "a@sha256:zz", "a::b", "a b", "post gres:16", "a/../b", "A:"])
+def test_malformed_reference_is_one_escaped_line(capsys, monkeypatch, tmp_path, ref):
+    code, out, err = run(capsys, monkeypatch, tmp_path, ref)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "is not an image reference" in err
+    assert "\x1b" not in err
+
+
+@pytest.mark.parametrize("ref", ["localhost:5000/Team/app:1", "ghcr.io/immich-app/postgres:14-vectorchord0.3.0", "x@sha256:" + "ab" * 32])
+def test_well_formed_references_are_explained(capsys, monkeypatch, tmp_path, ref):
+    code, out, _ = run(capsys, monkeypatch, tmp_path, ref)
+    assert code in (0, 1) and out.startswith(ref)
