@@ -4,15 +4,16 @@ An image that is present locally declares its VOLUMEs, its environment and its u
 When the image knowledge has no entry for it but it declares a VOLUME that holds data
 (not /tmp, logs, caches or runtime folders), that VOLUME is where the image keeps its
 state: an entry is derived from it (kind `application`, so HF106 reports it) and
-`plan`/`apply` can move the data like any other. Never pulls; an image that is not
-present locally is simply not known.
+`plan`/`apply` can move the data like any other, and `inspect` reports a container that
+keeps it on an anonymous volume. Never pulls; an image that is not present locally is
+simply not known.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from holdfast.knowledge import DataPath, ImageEntry, ImageRef, Knowledge, LayoutRule
 
@@ -37,6 +38,19 @@ class ImageFacts:
         return tuple(v for v in self.volumes if v.startswith("/") and not scratch(v.rstrip("/") or "/"))
 
 
+def facts_from_inspect(ref: str, attrs: dict[str, Any] | None) -> ImageFacts | None:
+    """The facts in one `docker image inspect` answer, or None without one (pure: tests feed dicts)."""
+    if not attrs or not attrs.get("Id"):
+        return None
+    config = attrs.get("Config") or {}
+    env: dict[str, str] = {}
+    for item in config.get("Env") or []:
+        key, _, value = str(item).partition("=")
+        env[key] = value
+    volumes = tuple(sorted(os.path.normpath(v) for v in (config.get("Volumes") or {})))
+    return ImageFacts(ref, str(attrs["Id"]), volumes, env, config.get("User") or None, config.get("WorkingDir") or None)
+
+
 def read_image(engine: Any, ref: str) -> ImageFacts | None:
     """What the local engine says about ``ref``, or None when the image is not present (or cannot be read)."""
     try:
@@ -46,12 +60,7 @@ def read_image(engine: Any, ref: str) -> ImageFacts | None:
         return None
     if image_id is None or config is None:
         return None
-    env: dict[str, str] = {}
-    for item in config.get("Env") or []:
-        key, _, value = str(item).partition("=")
-        env[key] = value
-    volumes = tuple(sorted(os.path.normpath(v) for v in (config.get("Volumes") or {})))
-    return ImageFacts(ref, image_id, volumes, env, config.get("User") or None, config.get("WorkingDir") or None)
+    return facts_from_inspect(ref, {"Id": image_id, "Config": config})
 
 
 def entry_for_unknown(facts: ImageFacts) -> ImageEntry | None:
@@ -59,10 +68,12 @@ def entry_for_unknown(facts: ImageFacts) -> ImageEntry | None:
     volumes = facts.data_volumes
     if not volumes:
         return None
-    repository = ImageRef.parse(facts.ref).repository
+    parsed = ImageRef.parse(facts.ref)
+    repository = parsed.repository
+    shown = repository[len("library/"):] if repository.startswith("library/") and not parsed.registry else repository
     return ImageEntry(
         id=f"engine:{repository}",
-        title=f"{repository} (declared VOLUME)",
+        title=f"{shown} (declared VOLUME)",
         repositories=(repository,),
         layouts=(LayoutRule("declared VOLUMEs", tuple(DataPath(v, v, "data", "image VOLUME") for v in volumes), volumes),),
         user=facts.user,
@@ -73,18 +84,25 @@ def entry_for_unknown(facts: ImageFacts) -> ImageEntry | None:
     )
 
 
+def unknown_entry(knowledge: Knowledge, ref: str, read: Callable[[str], ImageFacts | None]) -> tuple[ImageEntry | None, ImageFacts | None]:
+    """The entry the engine's facts give ``ref`` and those facts, when the knowledge has no entry and does
+    not call it stateless; ``read`` asks the engine, only then. The one rule for plan, apply, inspect
+    and `lint --engine`."""
+    if not ref or "$" in ref or knowledge.match(ref) is not None or Knowledge.stateless_reason(ref):
+        return None, None
+    facts = read(ref)
+    return (entry_for_unknown(facts) if facts is not None else None), facts
+
+
 def with_engine_facts(knowledge: Knowledge, engine: Any, refs: Iterable[str]) -> tuple[Knowledge, list[str]]:
     """``knowledge`` plus entries derived from the local images of ``refs`` it does not know, and notes saying so."""
     extra: list[ImageEntry] = []
     notes: list[str] = []
-    for ref in dict.fromkeys(r for r in refs if r and "$" not in r):
-        if knowledge.match(ref) is not None or Knowledge.stateless_reason(ref):
-            continue
-        facts = read_image(engine, ref)
-        entry = entry_for_unknown(facts) if facts is not None else None
-        if entry is not None and entry.id not in {e.id for e in extra}:
+    for ref in dict.fromkeys(refs):
+        entry, facts = unknown_entry(knowledge, ref, lambda r: read_image(engine, r))
+        if entry is not None and facts is not None and entry.id not in {e.id for e in extra}:
             extra.append(entry)
-            notes.append(f"image {ref}: not in holdfast's knowledge; the engine says it declares VOLUME {' '.join(facts.data_volumes)}")  # type: ignore[union-attr]
+            notes.append(f"image {ref}: not in holdfast's knowledge; the engine says it declares VOLUME {' '.join(facts.data_volumes)}")
     return (knowledge.with_entries(extra) if extra else knowledge), notes
 
 
