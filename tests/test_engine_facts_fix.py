@@ -1,0 +1,93 @@
+"""Application data on an anonymous `volumes:` entry (HF106), for known images and for images known only by
+the VOLUME the engine says they declare: the entry is replaced in place (HF102's fix), `plan` moves the data
+that is on the volume into the new bind, and a live container still blocks the plain `fix`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from holdfast.apply.planner import Planner
+from holdfast.config import Config
+from holdfast.discovery import ProjectFiles
+from holdfast.document import ComposeDocument
+from holdfast.engine import Linter
+from holdfast.fixing import DATA_CODES, FixSession
+from test_plan_fakes import FakeEngine, attrs, volume
+
+VOL_APP = "9" * 64
+APP_IMAGE = "sha256:" + "c" * 64
+VW = "services:\n  vw:\n    image: vaultwarden/server:1.32.0\n    volumes:\n      - /data\n"
+
+
+class EngineWithImages(FakeEngine):
+    """The fake engine plus `docker image inspect` configs (what `apply.image_facts` reads)."""
+
+    configs: dict[str, dict] = {}
+
+    def image_config(self, image_id: str) -> dict:
+        return self.configs[image_id]
+
+
+def project(tmp_path: Path, text: str, name: str) -> tuple[Path, ProjectFiles]:
+    folder = tmp_path / name
+    folder.mkdir()
+    path = folder / "docker-compose.yml"
+    path.write_text(text, encoding="utf-8")
+    return folder, ProjectFiles([str(path)], {str(path)}, str(folder))
+
+
+def fix(text: str, tmp_path: Path, **options) -> tuple[str, list]:
+    (tmp_path / "compose.yaml").write_text(text)
+    document = ComposeDocument.from_path(str(tmp_path / "compose.yaml"), display="compose.yaml")
+    outcome = FixSession(Linter(Config()), [document], {"compose.yaml"}, project_dir=str(tmp_path), options=options).run()
+    new = outcome.changes[0].new_bytes.decode() if outcome.changes else text
+    return new, outcome
+
+
+def test_app_data_on_an_anonymous_entry_is_reported_there_and_replaced_in_place(tmp_path):
+    linted = Linter(Config()).lint_documents([ComposeDocument("compose.yaml", VW)], {"compose.yaml"}).findings
+    [finding] = [f for f in linted if f.code.startswith("HF1")]
+    assert (finding.code, finding.line, finding.data["anonymous_target"]) == ("HF106", 5, "/data")
+    assert finding.fix is not None and "Replace the anonymous volume at /data" in finding.fix.title
+    new, outcome = fix(VW, tmp_path)
+    assert new == VW.replace("- /data", "- ./data/vw:/data")  # one line changed, nothing else
+    assert [a.finding.code for a in outcome.applied] == ["HF106"]
+
+
+def test_app_data_fix_is_refused_while_the_container_holds_the_data(tmp_path):
+    assert "HF106" in DATA_CODES
+    why = "its container p-vw-1 is running (Vaultwarden) with the data in an anonymous volume; run `holdfast fix --apply`"
+    new, outcome = fix(VW + "  plain:\n    image: vaultwarden/server:1.32.0\n", tmp_path, blocked={"vw": why})
+    assert [(f.service, reason) for f, reason in outcome.refused] == [("vw", why)]
+    assert "- /data\n" in new and [a.finding.service for a in outcome.applied] == ["plain"]
+    assert next(f for f in outcome.remaining if f.service == "vw").fix is None
+
+
+def test_plan_moves_app_data_from_the_anonymous_entry_into_the_bind(tmp_path):
+    folder, files = project(tmp_path, VW, "vaultapp")
+    engine = FakeEngine()
+    engine.add(attrs("d" * 64, project="vaultapp", service="vw", image_ref="vaultwarden/server:1.32.0", image_id=APP_IMAGE, working_dir=str(folder), config_files="docker-compose.yml", mounts=[volume(VOL_APP, "/data")], cmd=["/start.sh"]))
+    outcome = Planner(engine, Config()).plan(files)
+    assert outcome.plan is not None, outcome.notes
+    service = outcome.plan.service("vw")
+    [move] = service.moves
+    assert service.codes == ["HF106"]
+    assert (move.mount_target, move.storage, move.volume, move.bind_spec) == ("/data", "anonymous-volume", VOL_APP, "./data/vw")
+    [change] = outcome.plan.changes
+    assert change.new_bytes.decode() == VW.replace("- /data", "- ./data/vw:/data")
+
+
+def test_plan_moves_the_data_of_an_image_known_only_by_its_declared_volume(tmp_path):
+    text = "services:\n  app:\n    image: acme/notes:3\n    volumes:\n      - /srv/appdata\n"
+    folder, files = project(tmp_path, text, "notesapp")
+    engine = EngineWithImages()
+    engine.configs = {APP_IMAGE: {"Volumes": {"/srv/appdata": {}}, "Cmd": ["notes-server"]}}
+    engine.add(attrs("e" * 64, project="notesapp", service="app", image_ref="acme/notes:3", image_id=APP_IMAGE, working_dir=str(folder), config_files="docker-compose.yml", mounts=[volume(VOL_APP, "/srv/appdata")], cmd=["notes-server"]))
+    outcome = Planner(engine, Config()).plan(files)
+    assert outcome.plan is not None, outcome.notes
+    assert any("declares VOLUME /srv/appdata" in n for n in outcome.notes)
+    service = outcome.plan.service("app")
+    [move] = service.moves
+    assert service.codes == ["HF106"] and (move.storage, move.volume, move.mount_target) == ("anonymous-volume", VOL_APP, "/srv/appdata")
+    [change] = outcome.plan.changes
+    assert change.new_bytes.decode() == text.replace("- /srv/appdata", "- ./data/app:/srv/appdata")
