@@ -1,8 +1,11 @@
-"""`holdfast inspect` on a container of an image holdfast does not know: the VOLUME it declares says where its data is.
+"""An image holdfast does not know, on a real engine: the VOLUME it declares says where its data is.
 
-A tiny image is built locally `FROM holdfast-test/base:bookworm` (no pull) with `VOLUME /srv/appdata`,
-run through a Compose project under both Compose flavours, and left on its anonymous volume:
-inspect reports HF501 with the declared path and the fix. Only what the test created is removed.
+A tiny image is built locally `FROM holdfast-test/base:bookworm` (no pull) with `VOLUME /srv/appdata`.
+1. `inspect`: run through a Compose project under both Compose flavours and left on its anonymous
+   volume, it is reported (HF501) with the declared path and the fix.
+2. `fix --engine`: the file's anonymous entry is HF106; while the container holds the data the plain
+   fix refuses, and `fix --engine --apply` moves the data into the bind that replaces the entry.
+Only what the tests created is removed.
 """
 
 from __future__ import annotations
@@ -71,5 +74,42 @@ def test_inspect_reports_an_unknown_image_data_on_its_declared_anonymous_volume(
         assert result.returncode == 0 and json.loads(result.stdout)["findings"] == [], result.stdout + result.stderr
     finally:
         sh(*dc, "down", "-v", "-t", "5", cwd=tmp_path, check=False)
+        for volume in volumes:
+            sh("docker", "volume", "rm", volume, check=False)
+
+
+def test_fix_engine_refuses_while_live_then_apply_moves_the_data(app_image, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOLDFAST_COMPOSE", "v2")
+    project = f"hfenginefacts{uuid.uuid4().hex[:10]}"
+    folder = tmp_path / project
+    folder.mkdir()
+    text = f"services:\n  app:\n    image: {app_image}\n    volumes:\n      - /srv/appdata\n"
+    (folder / "compose.yaml").write_text(text)
+    (folder / ".holdfast.toml").write_text("")
+    dc = ["docker", "compose", "-p", project]
+    volumes: list[str] = []
+
+    def holdfast_fix(*args: str) -> subprocess.CompletedProcess:
+        return sh(sys.executable, "-m", "holdfast", "fix", "--engine", *args, ".", cwd=folder, check=False, timeout=300)
+
+    try:
+        sh(*dc, "up", "-d", cwd=folder)
+        [container] = sh("docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={project}").stdout.split()
+        volumes += sh("docker", "inspect", "-f", '{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}} {{end}}{{end}}', container).stdout.split()
+        sh("docker", "exec", container, "sh", "-c", "echo kept > /srv/appdata/state.txt")
+
+        refused = holdfast_fix()
+        assert "cannot fix HF106 in service app" in refused.stdout and "fix --apply" in refused.stdout, refused.stdout + refused.stderr
+        assert (folder / "compose.yaml").read_text() == text  # nothing written while the container holds the data
+
+        applied = holdfast_fix("--apply", "--yes", "--backup-dir", str(tmp_path / "backup"))
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+        assert (folder / "compose.yaml").read_text() == text.replace("- /srv/appdata", "- ./data/app:/srv/appdata")
+        assert (folder / "data" / "app" / "state.txt").read_text() == "kept\n"
+        [container] = sh("docker", "ps", "-q", "--filter", f"label=com.docker.compose.project={project}").stdout.split()
+        mounts = json.loads(sh("docker", "inspect", "-f", "{{json .Mounts}}", container).stdout)
+        assert [(m["Type"], m["Destination"]) for m in mounts] == [("bind", "/srv/appdata")]
+    finally:
+        sh(*dc, "down", "-v", "-t", "5", cwd=folder, check=False)
         for volume in volumes:
             sh("docker", "volume", "rm", volume, check=False)
