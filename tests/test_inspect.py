@@ -769,3 +769,12 @@ def test_unknown_image_data_in_the_writable_layer_says_where_to_mount():
     attrs = container("notes-layer", "acme/notes:3", image_id=APP_IMAGE_ID, tmpfs={"/tmp": ""})
     [finding] = run(FakeAccess([attrs], images={APP_IMAGE_ID: APP_IMAGE})).findings
     assert finding.data["storage"] == "container-layer" and "at /srv/appdata" in finding.message
+
+
+def test_derivative_whose_image_env_moves_pgdata_is_judged_at_the_moved_path():
+    """A container's Env includes its image's: `ENV PGDATA=/srv/pg` in a derivative moves the data path, and the
+    base image's VOLUME (an anonymous volume at the old path) does not hold it."""
+    attrs = container("custom-pg", "registry.example/team/pg-custom:2", env=["PG_MAJOR=16", "PGDATA=/srv/pg"], cmd=["postgres"], mounts=[anon(ANON_PG, "/var/lib/postgresql/data")])
+    [finding] = run(FakeAccess([attrs])).findings
+    assert (finding.code, finding.data["data_path"], finding.data["storage"]) == ("HF501", "/srv/pg", "container-layer")
+    assert finding.data["recognised_by"] == "env PG_MAJOR"
