@@ -91,3 +91,27 @@ def test_plan_moves_the_data_of_an_image_known_only_by_its_declared_volume(tmp_p
     assert service.codes == ["HF106"] and (move.storage, move.volume, move.mount_target) == ("anonymous-volume", VOL_APP, "/srv/appdata")
     [change] = outcome.plan.changes
     assert change.new_bytes.decode() == text.replace("- /srv/appdata", "- ./data/app:/srv/appdata")
+
+
+def _fix_cli(tmp_path: Path, *args: str, **env: str):
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "compose.yaml").write_text(VW)
+    environ = {k: v for k, v in os.environ.items() if k not in ("DOCKER_HOST", "DOCKER_CONTEXT")}
+    environ.update(env)
+    return subprocess.run([sys.executable, "-m", "holdfast", "fix", *args, "compose.yaml"], cwd=tmp_path, env=environ, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_fix_engine_and_no_engine_exclude_each_other(tmp_path):
+    result = _fix_cli(tmp_path, "--engine", "--no-engine")
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "--engine" in result.stderr
+    assert (tmp_path / "compose.yaml").read_text() == VW
+
+
+def test_fix_engine_without_an_engine_is_one_line_exit_2(tmp_path):
+    result = _fix_cli(tmp_path, "--engine", DOCKER_HOST="tcp://127.0.0.1:1")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.count("\n") == 1 and "--engine: no Docker engine answers at tcp://127.0.0.1:1" in result.stderr
+    assert "Traceback" not in result.stderr and (tmp_path / "compose.yaml").read_text() == VW
