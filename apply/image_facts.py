@@ -5,8 +5,9 @@ When the image knowledge has no entry for it but it declares a VOLUME that holds
 (not /tmp, logs, caches or runtime folders), that VOLUME is where the image keeps its
 state: an entry is derived from it (kind `application`, so HF106 reports it) and
 `plan`/`apply` can move the data like any other, and `inspect` reports a container that
-keeps it on an anonymous volume. Never pulls; an image that is not present locally is
-simply not known.
+keeps it on an anonymous volume. An image built on a known one and declaring no VOLUME of
+its own is that image (its Env says which: PG_MAJOR is postgres), with its own Env applied
+(PGDATA). Never pulls; an image that is not present locally is simply not known.
 """
 
 from __future__ import annotations
@@ -17,6 +18,17 @@ from typing import Any, Callable, Iterable
 
 from holdfast.knowledge import DataPath, ImageEntry, ImageRef, Knowledge, LayoutRule
 
+# Derivatives of known images, told by a variable their base image sets (a container's Env includes its image's).
+DERIVED_BY_ENV = (
+    ("PG_MAJOR", "postgres"),
+    ("MARIADB_VERSION", "mariadb"),
+    ("MARIADB_MAJOR", "mariadb"),
+    ("MYSQL_MAJOR", "mysql"),
+    ("MYSQL_VERSION", "mysql"),
+    ("MONGO_VERSION", "mongo"),
+    ("REDIS_VERSION", "redis"),
+    ("VALKEY_VERSION", "valkey"),
+)
 NON_DATA = ("/tmp", "/var/tmp", "/run", "/var/run", "/var/log", "/var/cache", "/dev", "/proc", "/sys", "/root/.cache")
 
 
@@ -63,14 +75,64 @@ def read_image(engine: Any, ref: str) -> ImageFacts | None:
     return facts_from_inspect(ref, {"Id": image_id, "Config": config})
 
 
-def entry_for_unknown(facts: ImageFacts) -> ImageEntry | None:
-    """An entry for an image the knowledge does not have, from its data VOLUMEs; None without any."""
+def base_by_env(knowledge: Knowledge, env: dict[str, str]) -> tuple[str, str] | None:
+    """(variable, repository) of the known image ``env`` says an image is built on, or None."""
+    for variable, repository in DERIVED_BY_ENV:
+        if env.get(variable) and knowledge.match(repository) is not None:
+            return variable, repository
+    return None
+
+
+def _shown(ref: str) -> tuple[str, str]:
+    """(repository as matched, as a user writes it: `acme/notes`, `hf-app` rather than `library/hf-app`)."""
+    parsed = ImageRef.parse(ref)
+    repository = parsed.repository
+    return repository, repository[len("library/"):] if repository.startswith("library/") and not parsed.registry else repository
+
+
+def _derived(knowledge: Knowledge, facts: ImageFacts) -> tuple[ImageEntry, str] | None:
+    """The entry of the known image ``facts`` is built on, for this image: its layouts resolved with the
+    image's own Env (PGDATA, PG_MAJOR), so lint sees them too; None when the image declares a data
+    VOLUME the base does not (then its VOLUMEs say more than the base does)."""
+    from dataclasses import replace
+
+    from holdfast.mounts import is_within
+
+    found = base_by_env(knowledge, facts.env)
+    if found is None:
+        return None
+    variable, repository = found
+    base = knowledge.match(repository)
+    assert base is not None
+    resolved = base.resolve(facts.ref, facts.env, None)
+    covered = {p for layout in resolved.layouts for p in (*layout.image_volumes, *(d.mount_target for d in layout.data_paths))}
+    if any(not any(is_within(v, c) or is_within(c, v) for c in covered) for v in facts.data_volumes):
+        return None
+    key, shown = _shown(facts.ref)
+    entry = replace(
+        base,
+        id=f"engine:{key}",
+        repositories=(key,),
+        layouts=tuple(LayoutRule(layout.label, layout.data_paths, layout.image_volumes) for layout in resolved.layouts),
+        users=(),
+        fallback=False,
+        notes=(*base.notes, f"holdfast has no entry for {shown}; its Env ({variable}) says it is built on {base.title}"),
+        sources=f"docker image inspect {facts.ref} ({facts.id[:19]}): {variable}={facts.env[variable]}; {base.sources}",
+    )
+    return entry, variable
+
+
+def entry_for_unknown(facts: ImageFacts, knowledge: Knowledge | None = None) -> tuple[ImageEntry | None, str]:
+    """An entry for an image the knowledge does not have, and how it was told: from the known image it is
+    built on (``knowledge`` given), else from its data VOLUMEs; (None, "") without either."""
+    if knowledge is not None:
+        derived = _derived(knowledge, facts)
+        if derived is not None:
+            return derived[0], f"env {derived[1]}"
     volumes = facts.data_volumes
     if not volumes:
-        return None
-    parsed = ImageRef.parse(facts.ref)
-    repository = parsed.repository
-    shown = repository[len("library/"):] if repository.startswith("library/") and not parsed.registry else repository
+        return None, ""
+    repository, shown = _shown(facts.ref)
     return ImageEntry(
         id=f"engine:{repository}",
         title=f"{shown} (declared VOLUME)",
@@ -81,17 +143,20 @@ def entry_for_unknown(facts: ImageFacts) -> ImageEntry | None:
         notes=("holdfast has no entry for this image; the VOLUMEs it declares say where it keeps its state",),
         sources=f"docker image inspect {facts.ref} ({facts.id[:19]}): VOLUME {' '.join(volumes)}",
         category="application",
-    )
+    ), "image VOLUME"
 
 
-def unknown_entry(knowledge: Knowledge, ref: str, read: Callable[[str], ImageFacts | None]) -> tuple[ImageEntry | None, ImageFacts | None]:
-    """The entry the engine's facts give ``ref`` and those facts, when the knowledge has no entry and does
-    not call it stateless; ``read`` asks the engine, only then. The one rule for plan, apply, inspect
-    and `lint --engine`."""
+def unknown_entry(knowledge: Knowledge, ref: str, read: Callable[[str], ImageFacts | None]) -> tuple[ImageEntry | None, ImageFacts | None, str]:
+    """The entry the engine's facts give ``ref``, those facts, and how it was told, when the knowledge has
+    no entry and does not call it stateless; ``read`` asks the engine, only then. The one rule for plan,
+    apply, inspect, `lint --engine` and `fix --engine`."""
     if not ref or "$" in ref or knowledge.match(ref) is not None or Knowledge.stateless_reason(ref):
-        return None, None
+        return None, None, ""
     facts = read(ref)
-    return (entry_for_unknown(facts) if facts is not None else None), facts
+    if facts is None:
+        return None, None, ""
+    entry, how = entry_for_unknown(facts, knowledge)
+    return entry, facts, how
 
 
 def with_engine_facts(knowledge: Knowledge, engine: Any, refs: Iterable[str]) -> tuple[Knowledge, list[str]]:
@@ -99,10 +164,14 @@ def with_engine_facts(knowledge: Knowledge, engine: Any, refs: Iterable[str]) ->
     extra: list[ImageEntry] = []
     notes: list[str] = []
     for ref in dict.fromkeys(refs):
-        entry, facts = unknown_entry(knowledge, ref, lambda r: read_image(engine, r))
-        if entry is not None and facts is not None and entry.id not in {e.id for e in extra}:
-            extra.append(entry)
+        entry, facts, how = unknown_entry(knowledge, ref, lambda r: read_image(engine, r))
+        if entry is None or facts is None or entry.id in {e.id for e in extra}:
+            continue
+        extra.append(entry)
+        if how == "image VOLUME":
             notes.append(f"image {ref}: not in holdfast's knowledge; the engine says it declares VOLUME {' '.join(facts.data_volumes)}")
+        else:
+            notes.append(f"image {ref}: not in holdfast's knowledge; the engine says its {how} (built on {entry.title}), judged as that image")
     return (knowledge.with_entries(extra) if extra else knowledge), notes
 
 

@@ -51,17 +51,6 @@ LAZY_MARKERS = frozenset({"dump.rdb", "appendonlydir", "appendonly.aof"})
 GENERIC_MARKERS = frozenset({"data", "meta", "metadata", "wal", "docker", "databases", "member", "gitea", "shards", "_state", "indices"})
 # A marker file whose content is the server version (read for the message).
 VERSION_FILES = {"PG_VERSION": "PostgreSQL"}
-# Derivative images the knowledge does not know, recognised by env set in their base image.
-DERIVED_BY_ENV = (
-    ("PG_MAJOR", "postgres"),
-    ("MARIADB_VERSION", "mariadb"),
-    ("MARIADB_MAJOR", "mariadb"),
-    ("MYSQL_MAJOR", "mysql"),
-    ("MYSQL_VERSION", "mysql"),
-    ("MONGO_VERSION", "mongo"),
-    ("REDIS_VERSION", "redis"),
-    ("VALKEY_VERSION", "valkey"),
-)
 
 
 # ------------------------------------------------------------------ access
@@ -464,17 +453,17 @@ class Inspector:
         resolved = self.knowledge.resolve(ref, **kwargs) if ref else None
         if resolved is not None:
             return resolved, "image"
-        for variable, repository in DERIVED_BY_ENV:
-            if facts.env.get(variable):
-                derived = self.knowledge.resolve(repository, **kwargs)
-                if derived is not None:
-                    return derived, f"env {variable}"
-        from holdfast.apply.image_facts import facts_from_inspect, unknown_entry
+        from holdfast.apply.image_facts import base_by_env, facts_from_inspect, unknown_entry
 
-        # as plan and `lint --engine` do: an image the knowledge lacks is known by the data VOLUMEs it declares
-        entry, _ = unknown_entry(self.knowledge, ref, lambda r: facts_from_inspect(r, self.access.image(facts.image_id or r)))
+        # as plan and `lint --engine` do: the image's own facts (the image it is built on, its data VOLUMEs)
+        entry, _, how = unknown_entry(self.knowledge, ref, lambda r: facts_from_inspect(r, self.access.image(facts.image_id or r)))
         if entry is not None:
-            return entry.resolve(ref, **kwargs), "image VOLUME"
+            return entry.resolve(ref, **kwargs), how
+        derived = base_by_env(self.knowledge, facts.env)  # image not readable: the container's Env includes the image's
+        if derived is not None:
+            resolved = self.knowledge.resolve(derived[1], **kwargs)
+            if resolved is not None:
+                return resolved, f"env {derived[0]}"
         return None, ""
 
     def statuses(self, facts: ContainerFacts, layout: "Layout") -> list[_Status]:

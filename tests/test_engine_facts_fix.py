@@ -115,3 +115,61 @@ def test_fix_engine_without_an_engine_is_one_line_exit_2(tmp_path):
     assert result.returncode == 2, result.stdout + result.stderr
     assert result.stderr.count("\n") == 1 and "--engine: no Docker engine answers at tcp://127.0.0.1:1" in result.stderr
     assert "Traceback" not in result.stderr and (tmp_path / "compose.yaml").read_text() == VW
+
+
+# ------------------------------------------------- derivatives: told by their Env, judged as their base
+def _knowledge_with(images: dict[str, dict]):
+    from holdfast.apply.image_facts import with_engine_facts
+    from holdfast.knowledge import default_knowledge
+
+    engine = EngineWithImages()
+    engine.configs = {}
+    for n, (ref, config) in enumerate(images.items()):
+        image_id = f"sha256:{n:064d}"
+        engine.images[ref] = image_id
+        engine.configs[image_id] = config
+    return with_engine_facts(default_knowledge(), engine, list(images))
+
+
+def test_a_derivative_is_its_base_with_the_image_env_applied():
+    knowledge, notes = _knowledge_with({
+        "team/pg-custom:2": {"Env": ["PG_MAJOR=16", "PGDATA=/srv/pg"], "Volumes": {"/var/lib/postgresql/data": {}}},
+        "team/pg18:latest": {"Env": ["PG_MAJOR=18", "PGDATA=/var/lib/postgresql/18/docker"], "Volumes": {"/var/lib/postgresql": {}}},
+        "team/redis-plus:1": {"Env": ["REDIS_VERSION=7.2.4"], "Volumes": {"/data": {}, "/srv/store": {}}},
+    })
+    custom = knowledge.resolve("team/pg-custom:2")
+    assert custom.category == "data-store" and custom.title == "PostgreSQL" and custom.probe == "postgres"
+    assert [d.path for d in custom.layouts[0].data_paths] == ["/srv/pg"]
+    assert [d.path for d in knowledge.resolve("team/pg18:latest").layouts[0].data_paths] == ["/var/lib/postgresql/18/docker"]
+    assert [d.path for d in knowledge.resolve("team/pg-custom:2", env={"PGDATA": "/elsewhere"}).layouts[0].data_paths] == ["/elsewhere"]  # the service's env still wins
+    # a VOLUME of its own that the base does not declare: its VOLUMEs say more than the base does
+    plus = knowledge.resolve("team/redis-plus:1")
+    assert plus.category == "application" and [d.path for d in plus.layouts[0].data_paths] == ["/data", "/srv/store"]
+    assert any("env PG_MAJOR (built on PostgreSQL)" in n for n in notes) and any("declares VOLUME /data /srv/store" in n for n in notes)
+
+
+def test_lint_reports_the_derivative_at_the_path_its_image_env_sets():
+    knowledge, _ = _knowledge_with({"team/pg-custom:2": {"Env": ["PG_MAJOR=16", "PGDATA=/srv/pg"], "Volumes": {"/var/lib/postgresql/data": {}}}})
+    linter = Linter(Config())
+    linter._knowledge = knowledge
+    text = "services:\n  db:\n    image: team/pg-custom:2\n"
+    [finding] = [f for f in linter.lint_documents([ComposeDocument("compose.yaml", text)], {"compose.yaml"}).findings if f.code.startswith("HF1")]
+    assert finding.code == "HF101" and finding.data["data_paths"] == ["/srv/pg"]
+
+
+def test_plan_moves_a_derivative_data_from_where_its_image_env_puts_it(tmp_path):
+    from test_plan_fakes import make_tar
+
+    text = "services:\n  db:\n    image: team/pg-custom:2\n"
+    folder, files = project(tmp_path, text, "custompg")
+    engine = EngineWithImages()
+    engine.configs = {APP_IMAGE: {"Env": ["PG_MAJOR=16", "PGDATA=/srv/pg"], "Volumes": {"/var/lib/postgresql/data": {}}, "Cmd": ["postgres"]}}
+    raw = attrs("f" * 64, project="custompg", service="db", image_ref="team/pg-custom:2", image_id=APP_IMAGE, working_dir=str(folder), config_files="docker-compose.yml", env={"PG_MAJOR": "16", "PGDATA": "/srv/pg"}, mounts=[volume(VOL_APP, "/var/lib/postgresql/data")], cmd=["postgres"])
+    engine.add(raw, {"/srv/pg": make_tar("pg", {"PG_VERSION": b"16\n"})})
+    outcome = Planner(engine, Config()).plan(files)
+    assert outcome.plan is not None, outcome.notes
+    service = outcome.plan.service("db")
+    [move] = service.moves
+    assert service.codes == ["HF101"] and (move.mount_target, move.storage) == ("/srv/pg", "container-layer")
+    [change] = outcome.plan.changes
+    assert ":/srv/pg" in change.new_bytes.decode()

@@ -778,3 +778,16 @@ def test_derivative_whose_image_env_moves_pgdata_is_judged_at_the_moved_path():
     [finding] = run(FakeAccess([attrs])).findings
     assert (finding.code, finding.data["data_path"], finding.data["storage"]) == ("HF501", "/srv/pg", "container-layer")
     assert finding.data["recognised_by"] == "env PG_MAJOR"
+
+
+def test_derivative_present_on_the_engine_is_told_the_same_way_as_plan_tells_it():
+    image_id = "sha256:" + "3" * 64
+    own = {"Id": image_id, "Os": "linux", "Config": {"Env": ["PG_MAJOR=16", "PGDATA=/srv/pg"], "Volumes": {"/var/lib/postgresql/data": {}}}}
+    attrs = container("pg-custom", "team/pg-custom:2", env=["PG_MAJOR=16", "PGDATA=/srv/pg"], image_id=image_id, mounts=[anon(ANON_PG, "/srv/pg")])
+    [finding] = run(FakeAccess([attrs], images={image_id: own})).findings
+    assert (finding.data["recognised_by"], finding.data["data_path"], finding.data["storage"]) == ("env PG_MAJOR", "/srv/pg", "anonymous")
+    assert finding.message.startswith("PostgreSQL 16 data in /srv/pg")
+    plus = {"Id": image_id, "Os": "linux", "Config": {"Env": ["REDIS_VERSION=7.2.4"], "Volumes": {"/data": {}, "/srv/store": {}}}}
+    attrs = container("redis-plus", "team/redis-plus:1", env=["REDIS_VERSION=7.2.4"], image_id=image_id, mounts=[anon(ANON_REDIS, "/data"), anon(ANON_PG, "/srv/store")])
+    found = run(FakeAccess([attrs], images={image_id: plus})).findings
+    assert [(f.data["recognised_by"], f.data["data_path"]) for f in found] == [("image VOLUME", "/data"), ("image VOLUME", "/srv/store")]
