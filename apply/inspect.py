@@ -51,17 +51,6 @@ LAZY_MARKERS = frozenset({"dump.rdb", "appendonlydir", "appendonly.aof"})
 GENERIC_MARKERS = frozenset({"data", "meta", "metadata", "wal", "docker", "databases", "member", "gitea", "shards", "_state", "indices"})
 # A marker file whose content is the server version (read for the message).
 VERSION_FILES = {"PG_VERSION": "PostgreSQL"}
-# Derivative images the knowledge does not know, recognised by env set in their base image.
-DERIVED_BY_ENV = (
-    ("PG_MAJOR", "postgres"),
-    ("MARIADB_VERSION", "mariadb"),
-    ("MARIADB_MAJOR", "mariadb"),
-    ("MYSQL_MAJOR", "mysql"),
-    ("MYSQL_VERSION", "mysql"),
-    ("MONGO_VERSION", "mongo"),
-    ("REDIS_VERSION", "redis"),
-    ("VALKEY_VERSION", "valkey"),
-)
 
 
 # ------------------------------------------------------------------ access
@@ -464,11 +453,17 @@ class Inspector:
         resolved = self.knowledge.resolve(ref, **kwargs) if ref else None
         if resolved is not None:
             return resolved, "image"
-        for variable, repository in DERIVED_BY_ENV:
-            if facts.env.get(variable):
-                derived = self.knowledge.resolve(repository, **kwargs)
-                if derived is not None:
-                    return derived, f"env {variable}"
+        from holdfast.apply.image_facts import base_by_env, facts_from_inspect, unknown_entry
+
+        # as plan and `lint --engine` do: the image's own facts (the image it is built on, its data VOLUMEs)
+        entry, _, how = unknown_entry(self.knowledge, ref, lambda r: facts_from_inspect(r, self.access.image(facts.image_id or r)))
+        if entry is not None:
+            return entry.resolve(ref, **kwargs), how
+        derived = base_by_env(self.knowledge, facts.env)  # image not readable: the container's Env includes the image's
+        if derived is not None:
+            resolved = self.knowledge.resolve(derived[1], **kwargs)
+            if resolved is not None:
+                return resolved, f"env {derived[0]}"
         return None, ""
 
     def statuses(self, facts: ContainerFacts, layout: "Layout") -> list[_Status]:
@@ -518,7 +513,7 @@ class Inspector:
         layout, statuses = self.choose_layout(facts, image)
         where = container_path(facts)
         service = facts.service if facts.project and facts.service and not facts.oneoff else facts.name
-        title = image.title + (f" {image.major}" if image.major is not None else "")
+        title = image.title + (f" {image.major}" if image.major is not None and how != "image VOLUME" else "")
         state = "" if facts.running else (" (container never started)" if not facts.ever_started else f" (container {facts.status})")
         common = {"container": facts.id, "container_name": facts.name, "image": facts.image_ref, "kind": image.kind, "recognised_by": how, "layout": layout.label}
         found: list[Finding] = []
@@ -526,7 +521,7 @@ class Inspector:
             path = status.data_path.path
             data = dict(common, data_path=path)
             if status.state == "container-layer" and "HF501" in self.rules:
-                message = f"{title} data in {path} is in the container's writable layer (no mount holds it): lost when the container is removed or recreated{state}"
+                message = f"{title} data in {path} is in the container's writable layer (no mount holds it): lost when the container is removed or recreated{_declared_only(how, path)}{state}"
                 found.append(self._finding("HF501", where, message, service, (path,), dict(data, storage="container-layer")))
             elif status.state == "anonymous" and "HF501" in self.rules:
                 assert status.mount is not None
@@ -541,11 +536,11 @@ class Inspector:
                         f"; the {status.shadowed.type} mount at {status.shadowed.destination} does not hold it, "
                         f"the image's VOLUME {status.mount.destination} is mounted on top"
                     )
-                message += state
+                message += _declared_only(how, path) + state
                 found.append(self._finding("HF501", where, message, service, (path,), dict(data, storage="anonymous", volume=name, size=None)))
             elif status.state == "named" and status.mount is not None and status.mount.name:
                 self._named_data.append((facts, image, status.mount, where, service, path))
-            elif status.state == "bind" and "HF502" in self.rules:
+            elif status.state == "bind" and "HF502" in self.rules and how != "image VOLUME":  # a declared VOLUME may rightly be empty
                 finding = self._check_bind(facts, image, status, where, service, title, state, data)
                 if finding is not None:
                     found.append(finding)
@@ -729,6 +724,16 @@ class Inspector:
         message = f"orphaned {kind} holds {what} data ({'; '.join(d for d in details if d)}{SIZE_TOKEN}): no container uses it and {risk}"
         data = {"volume": name, "anonymous": anonymous, "kinds": match.kinds, "evidence": match.evidence, "size": size, "version": version, "driver": volume.get("Driver")}
         return self._finding("HF503", volume_path(name), message, None, (), data)
+
+
+def _declared_only(how: str, path: str) -> str:
+    """For an image known only by its declared VOLUME: where the data is and what to do, said in the finding."""
+    if how != "image VOLUME":
+        return ""
+    return (
+        f"; holdfast has no entry for this image, its VOLUME {path} says where it keeps its state: mount a bind or "
+        f"named volume at {path} (with the compose file, `holdfast fix --apply` moves the data there first)"
+    )
 
 
 def _anonymous(name: str, labels: dict[str, str]) -> bool:

@@ -47,6 +47,8 @@ class PersistDataFixer(RefusingFixer):
 
     # ------------------------------------------------------------------ planning
     def _edit(self, document: ComposeDocument, finding: Finding, options: dict[str, Any]) -> Fix | None:
+        if isinstance(finding.data, dict) and finding.data.get("anonymous_target"):
+            return None  # HF106 at an anonymous entry: the HF102 fixer replaces the entry
         ctx = Context.build(document, finding, options)
         targets, data_paths, block_fits = self._targets(ctx)
         if not targets:

@@ -1,5 +1,7 @@
 """HF102 fixer: turn the anonymous volume that holds the data into a bind mount or named volume.
 
+The same for HF106 when an application's data is on an anonymous `volumes:` entry.
+
 The entry is replaced where it is written, in its own syntax: a short entry
 stays a short string with the same quoting, a long-syntax mapping gets a
 `source:` (and `type: bind`) next to its other keys. An entry that uses `${…}`,
@@ -44,15 +46,17 @@ class AnonymousVolumeFixer(RefusingFixer):
     """Replace an anonymous data volume by a bind mount (or a named volume)."""
 
     title = TITLE
-    codes = ("HF102",)
+    codes = ("HF102", "HF106")  # HF106: an application's data on an anonymous entry, the same replacement
 
     def _edit(self, document: ComposeDocument, finding: Finding, options: dict[str, Any]) -> Fix | None:
         from holdfast.fixing import MountFix, MountIntent
         from holdfast.mounts import normalise_path
 
-        ctx = Context.build(document, finding, options)
         data = finding.data if isinstance(finding.data, dict) else {}
         anonymous = data.get("anonymous_target")
+        if finding.code == "HF106" and not anonymous:
+            return None  # HF106 without an anonymous entry: the HF101 fixer adds the mount
+        ctx = Context.build(document, finding, options)
         targets = list(data.get("mount_targets") or [])
         if ctx.major is not None and ctx.analysis() is not None:
             statuses = [s for s in ctx.analysis().statuses if s.state == "anonymous" and s.mount is not None and s.mount.target == anonymous]

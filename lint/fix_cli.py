@@ -10,12 +10,13 @@ standard error). Exit codes: 0 nothing left at or above the fail level, 1
 findings remain (or `--diff` with changes, or `--exit-non-zero-on-fix` and
 something was fixed), 2 usage or configuration errors.
 
-Docker: without `--apply`, `fix` edits files only. When a data fix (HF101/HF102/HF105)
+Docker: without `--apply`, `fix` edits files only. When a data fix (HF101/HF102/HF105/HF106)
 would be written and a Docker engine is configured (DOCKER_HOST, DOCKER_CONTEXT or the
 default socket), it asks the engine whether that service has a container; if so, that
 fix is refused with one line pointing to `holdfast fix --apply` (see
 docs/fix-on-live-host.md). `--no-engine` never asks (pre-commit, CI); the Docker SDK is
-imported only when the question is asked.
+imported only when the question is asked. `--engine`, as for `lint`, also asks the engine
+about local images holdfast does not know (the VOLUMEs they declare).
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ from holdfast.cli import (
 @click.option("-p", "--project-name", default=None, help="With --apply: the Compose project name, when it is not the folder's.")
 @click.option("--compose", "compose", type=click.Choice(["v2", "v1"]), default=None, help="With --apply: the Compose flavour that recreates the project (default: the one that created it).")
 @click.option("--no-engine", is_flag=True, help="Never ask Docker whether the project runs (pre-commit, CI): edit the files only.")
+@click.option("--engine", "use_engine", is_flag=True, help="As `lint --engine`: also judge local images holdfast does not know by the VOLUMEs they declare.")
 @user_errors
 def fix_command(
     paths: tuple[str, ...],
@@ -82,6 +84,7 @@ def fix_command(
     project_name: str | None,
     compose: str | None,
     no_engine: bool,
+    use_engine: bool = False,
 ) -> int:
     """Fix compose files in place (folders are searched; no PATHS: the current project).
 
@@ -97,6 +100,8 @@ def fix_command(
         raise UserError("--yes, --dry-run, --backup-dir, --host, --project-name and --compose go with --apply")
     if apply_live and no_engine:
         raise UserError("--apply rescues data through Docker; it cannot be combined with --no-engine")
+    if use_engine and no_engine:
+        raise UserError("--engine asks Docker about images; it cannot be combined with --no-engine")
     if apply_live:
         if show_diff or "-" in paths or "-" in files:
             raise UserError("--apply changes a live host; it cannot be combined with --diff or standard input")
@@ -113,6 +118,11 @@ def fix_command(
     if stdin is not None and to_override:
         raise UserError("--to-override writes an override file beside the compose file; it cannot be used with standard input")
     linter = Linter(config)
+    if use_engine:
+        from holdfast.cli import engine_facts
+
+        for note in engine_facts([(linter, project) for project in projects], None):
+            click.echo(f"holdfast: {note}", err=True)
     remaining: list[Any] = []
     sources: dict[str, str] = {}
     displayed: list[str] = []

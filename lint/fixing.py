@@ -56,7 +56,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 MAX_PASSES = 10
 # Codes whose fix gives a data path a new mount: on a live project the data would have to move too.
-DATA_CODES = ("HF101", "HF102", "HF105")
+DATA_CODES = ("HF101", "HF102", "HF105", "HF106")  # HF106: an application's data is data too
 _PARSE_CODES = ("HF001", "HF002", "HF003")
 _BOM = b"\xef\xbb\xbf"
 

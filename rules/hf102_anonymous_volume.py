@@ -49,25 +49,33 @@ class StatefulDataOnAnonymousVolume(Rule):
     groups = ("data-safety",)
 
     def check(self, ctx) -> Iterable[Finding]:
-        from holdfast.persistence import project_analyses
+        return anonymous_data_findings(ctx, "data-store")
 
-        for analysis in project_analyses(ctx.project, ctx.knowledge):
-            if analysis.persisted or analysis.image.ephemeral:
+
+def anonymous_data_findings(ctx, category: str, maybe_stateful: bool = True) -> Iterable[Finding]:
+    """Findings of the running rule at each anonymous `volumes:` entry that holds the data of an image of
+    ``category`` (HF102: data stores; HF106: applications, whose fix is the same replacement)."""
+    from holdfast.persistence import project_analyses
+
+    for analysis in project_analyses(ctx.project, ctx.knowledge, category):
+        if analysis.persisted or analysis.image.ephemeral:
+            continue
+        if analysis.image.stateful != "yes" and not maybe_stateful:
+            continue
+        for status in analysis.statuses:
+            if status.state != "anonymous" or status.mount is None:
                 continue
-            for status in analysis.statuses:
-                if status.state != "anonymous" or status.mount is None:
-                    continue
-                service = analysis.service
-                origin = service.mount_origins.get(status.mount.target, service.primary)
-                message = (
-                    f"{analysis.image.title} data in {status.data_path.path} is on an anonymous volume "
-                    f"({status.mount.target}), which `docker compose rm -v`, `down -v` or `volume prune` delete"
-                )
-                yield ctx.finding(
-                    origin,
-                    (),
-                    message,
-                    service=service.name,
-                    plan=True,
-                    data={"data_paths": [status.data_path.path], "mount_targets": [status.data_path.mount_target], "anonymous_target": status.mount.target},
-                )
+            service = analysis.service
+            origin = service.mount_origins.get(status.mount.target, service.primary)
+            message = (
+                f"{analysis.image.title} data in {status.data_path.path} is on an anonymous volume "
+                f"({status.mount.target}), which `docker compose rm -v`, `down -v` or `volume prune` delete"
+            )
+            yield ctx.finding(
+                origin,
+                (),
+                message,
+                service=service.name,
+                plan=True,
+                data={"data_paths": [status.data_path.path], "mount_targets": [status.data_path.mount_target], "anonymous_target": status.mount.target},
+            )

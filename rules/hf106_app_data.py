@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from holdfast.model import Severity
+from typing import Iterable
+
+from holdfast.model import Finding, Severity
 from holdfast.rules.hf101_not_persisted import StatefulDataNotPersisted
 
 
@@ -46,7 +48,9 @@ class AppDataNotPersisted(StatefulDataNotPersisted):
     ## Fix
     Safe: the same repair as HF101. Uncomment the author's commented-out `volumes:`
     block when it holds the path, otherwise add a bind mount under
-    `./data/<service>` (or a named volume).
+    `./data/<service>` (or a named volume); an anonymous entry is replaced in place,
+    as HF102's fix does. On a live host `holdfast fix` refuses while the container
+    holds the data; `holdfast fix --apply` (or `plan` / `apply`) moves it first.
 
     ## References
     - vaultwarden wiki, "Using Docker Compose" (`./vw-data/:/data/`)
@@ -61,5 +65,13 @@ class AppDataNotPersisted(StatefulDataNotPersisted):
     groups = ("data-safety",)
     options = {"maybe-stateful": False}
     category = "application"
-    lost_states = ("image-volume", "container-layer", "anonymous")
+    lost_states = ("image-volume", "container-layer")  # an anonymous entry: reported at the entry, below
     leave_near_misses = False  # HF105 checks data stores only: a mount beside the data is reported here
+
+    def check(self, ctx) -> Iterable[Finding]:
+        """HF101's analysis for applications, and HF102's for their anonymous `volumes:` entries (so that
+        the entry itself is replaced by the fix, as for a data store)."""
+        from holdfast.rules.hf102_anonymous_volume import anonymous_data_findings
+
+        yield from super().check(ctx)
+        yield from anonymous_data_findings(ctx, self.category, maybe_stateful=bool(ctx.options.get("maybe-stateful")))

@@ -728,3 +728,66 @@ def test_hf504_quiet_when_the_other_volume_is_newer_empty_or_in_use():
     assert run(_trap(old_created="2026-12-01T08:00:00Z"), {"HF504": RULES["HF504"]}).findings == []
     assert run(_trap(old_contents=["readme.txt"]), {"HF504": RULES["HF504"]}).findings == []
     assert run(_trap(dangling=False), {"HF504": RULES["HF504"]}).findings == []
+
+
+# ------------------------------------------------- engine facts (images the knowledge lacks)
+APP_IMAGE_ID = "sha256:" + "7" * 64
+APP_IMAGE = {"Id": APP_IMAGE_ID, "Os": "linux", "RepoTags": ["acme/notes:3"], "Config": {"Volumes": {"/srv/appdata": {}, "/tmp": {}}, "Env": ["PATH=/bin"], "User": "1000"}}
+
+
+def test_unknown_image_with_a_declared_volume_on_an_anonymous_volume_is_reported_with_the_path_and_the_fix():
+    c = compose("notes", "app")
+    attrs = container(c["name"], "acme/notes:3", cmd=["notes-server"], labels=c["labels"], image_id=APP_IMAGE_ID, mounts=[anon(ANON_PG, "/srv/appdata"), anon(ANON_REDIS, "/tmp")])
+    access = FakeAccess([attrs], images={APP_IMAGE_ID: APP_IMAGE})
+    [finding] = run(access).findings
+    assert (finding.code, finding.path, finding.yaml_path) == ("HF501", "docker://notes/app", ("/srv/appdata",))
+    assert finding.data["recognised_by"] == "image VOLUME" and finding.data["volume"] == ANON_PG and finding.data["data_path"] == "/srv/appdata"
+    assert finding.message.startswith("acme/notes (declared VOLUME) data in /srv/appdata is on anonymous volume")
+    assert "mount a bind or named volume at /srv/appdata" in finding.message and "holdfast fix --apply" in finding.message
+
+
+def test_unknown_image_with_its_volume_persisted_or_without_data_volumes_is_quiet():
+    persisted = container("notes-ok", "acme/notes:3", image_id=APP_IMAGE_ID, mounts=[bind("/srv/notes", "/srv/appdata")])
+    assert run(FakeAccess([persisted], images={APP_IMAGE_ID: APP_IMAGE})).findings == []
+    scratch_id = "sha256:" + "6" * 64
+    scratch = {"Id": scratch_id, "Os": "linux", "Config": {"Volumes": {"/var/log/proxy": {}, "/var/cache/proxy": {}}}}
+    proxy = container("proxy", "acme/proxy:1", image_id=scratch_id, mounts=[anon(ANON_PG, "/var/log/proxy")])
+    assert run(FakeAccess([proxy], images={scratch_id: scratch})).findings == []
+    absent = container("gone", "acme/gone:1", image_id="sha256:" + "5" * 64, mounts=[anon(ANON_PG, "/srv/appdata")])
+    assert run(FakeAccess([absent], images={})).findings == []  # the image is not on the engine: nothing known
+
+
+def test_known_images_keep_their_knowledge_over_declared_volumes():
+    image_id = "sha256:" + "4" * 64
+    images = {image_id: {"Id": image_id, "Os": "linux", "Config": {"Volumes": {"/var/lib/postgresql/data": {}, "/srv/extra": {}}}}}
+    attrs = container("pg", "postgres:16", env=PG15_ENV, image_id=image_id, mounts=[anon(ANON_PG, "/var/lib/postgresql/data"), anon(ANON_REDIS, "/srv/extra")])
+    [finding] = run(FakeAccess([attrs], images=images)).findings
+    assert finding.data["kind"] == "postgres" and finding.data["data_path"] == "/var/lib/postgresql/data"
+
+
+def test_unknown_image_data_in_the_writable_layer_says_where_to_mount():
+    attrs = container("notes-layer", "acme/notes:3", image_id=APP_IMAGE_ID, tmpfs={"/tmp": ""})
+    [finding] = run(FakeAccess([attrs], images={APP_IMAGE_ID: APP_IMAGE})).findings
+    assert finding.data["storage"] == "container-layer" and "at /srv/appdata" in finding.message
+
+
+def test_derivative_whose_image_env_moves_pgdata_is_judged_at_the_moved_path():
+    """A container's Env includes its image's: `ENV PGDATA=/srv/pg` in a derivative moves the data path, and the
+    base image's VOLUME (an anonymous volume at the old path) does not hold it."""
+    attrs = container("custom-pg", "registry.example/team/pg-custom:2", env=["PG_MAJOR=16", "PGDATA=/srv/pg"], cmd=["postgres"], mounts=[anon(ANON_PG, "/var/lib/postgresql/data")])
+    [finding] = run(FakeAccess([attrs])).findings
+    assert (finding.code, finding.data["data_path"], finding.data["storage"]) == ("HF501", "/srv/pg", "container-layer")
+    assert finding.data["recognised_by"] == "env PG_MAJOR"
+
+
+def test_derivative_present_on_the_engine_is_told_the_same_way_as_plan_tells_it():
+    image_id = "sha256:" + "3" * 64
+    own = {"Id": image_id, "Os": "linux", "Config": {"Env": ["PG_MAJOR=16", "PGDATA=/srv/pg"], "Volumes": {"/var/lib/postgresql/data": {}}}}
+    attrs = container("pg-custom", "team/pg-custom:2", env=["PG_MAJOR=16", "PGDATA=/srv/pg"], image_id=image_id, mounts=[anon(ANON_PG, "/srv/pg")])
+    [finding] = run(FakeAccess([attrs], images={image_id: own})).findings
+    assert (finding.data["recognised_by"], finding.data["data_path"], finding.data["storage"]) == ("env PG_MAJOR", "/srv/pg", "anonymous")
+    assert finding.message.startswith("PostgreSQL 16 data in /srv/pg")
+    plus = {"Id": image_id, "Os": "linux", "Config": {"Env": ["REDIS_VERSION=7.2.4"], "Volumes": {"/data": {}, "/srv/store": {}}}}
+    attrs = container("redis-plus", "team/redis-plus:1", env=["REDIS_VERSION=7.2.4"], image_id=image_id, mounts=[anon(ANON_REDIS, "/data"), anon(ANON_PG, "/srv/store")])
+    found = run(FakeAccess([attrs], images={image_id: plus})).findings
+    assert [(f.data["recognised_by"], f.data["data_path"]) for f in found] == [("image VOLUME", "/data"), ("image VOLUME", "/srv/store")]
