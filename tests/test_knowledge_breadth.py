@@ -1,0 +1,100 @@
+"""The families added for breadth (issue 11): each one flagged with its data path and
+rule when nothing is mounted, quiet once the data path is mounted; look-alikes never flagged.
+
+One service per family, linted through the public API like a user's compose file.
+"""
+
+from __future__ import annotations
+
+import pytest
+from holdfast.api import lint_paths
+from holdfast.config import Config
+from holdfast.knowledge import default_knowledge
+
+# (image reference, rule, the data paths a mount must cover)
+DATA_STORES = [
+    ("hashicorp/vault:1.17", ["/vault/file"]),
+    ("vault:1.13.3", ["/vault/file"]),
+    ("quay.io/openbao/openbao:2.1.0", ["/openbao/file"]),
+    ("edgedb/edgedb:5", ["/var/lib/edgedb/data"]),
+    ("geldata/gel:6", ["/var/lib/gel/data"]),
+    ("codenotary/immudb:1.9.5", ["/var/lib/immudb"]),
+    ("dolthub/dolt-sql-server:1.43.0", ["/var/lib/dolt"]),
+    ("cloudamqp/lavinmq:2.0", ["/var/lib/lavinmq"]),
+    ("apache/rocketmq:5.3.1", ["/home/rocketmq/store"]),
+    ("grafana/tempo:2.6.0", ["/var/tempo"]),
+    ("grafana/pyroscope:1.9.0", ["/data"]),
+    ("datalust/seq:2024.3", ["/data"]),
+    ("ghcr.io/tursodatabase/libsql-server:latest", ["/var/lib/sqld"]),
+    ("tdengine/tdengine:3.3.2.0", ["/var/lib/taos"]),
+    ("apache/iotdb:1.3.2-standalone", ["/iotdb/data"]),
+    ("victoriametrics/vmstorage:v1.102.0-cluster", ["/vmstorage-data"]),
+    ("bitnami/janusgraph:1", ["/bitnami/janusgraph"]),
+    ("greptime/greptimedb:v0.14.0", ["/greptimedb_data"]),
+    ("greptime/greptimedb:v0.7.2", ["/tmp/greptimedb"]),
+]
+
+APPLICATIONS = [
+    ("ghcr.io/shaarli/shaarli:v0.14.0", ["/var/www/shaarli/data"]),
+    ("lldap/lldap:stable", ["/data"]),
+    ("drakkan/sftpgo:v2.6", ["/var/lib/sftpgo", "/srv/sftpgo"]),
+    ("restic/rest-server:0.13.0", ["/data"]),
+    ("shaneisrael/fireshare:latest", ["/data"]),
+    ("bitnami/sonarqube:10", ["/bitnami/sonarqube"]),
+    ("bitnamilegacy/mastodon:4", ["/bitnami/mastodon"]),
+    ("jlesage/jdownloader-2:v24.12.1", ["/config"]),
+    ("ghcr.io/plankanban/planka:2.0.0", ["/app/data"]),
+    ("ghcr.io/plankanban/planka:1.26.2", ["/app/public/user-avatars", "/app/public/project-background-images", "/app/private/attachments"]),
+    ("mattermost/focalboard:7.10.0", ["/opt/focalboard/data"]),
+    ("listmonk/listmonk:v4.1.0", ["/listmonk/uploads"]),
+    ("gristlabs/grist:1.2", ["/persist"]),
+    ("kimai/kimai2:apache-2.26.0", ["/opt/kimai/var/data"]),
+    ("b4bz/homer:v24.12.1", ["/www/assets"]),
+    ("lissy93/dashy:3.1.0", ["/app/user-data/conf.yml"]),
+    ("lissy93/dashy:2.1.1", ["/app/public/conf.yml"]),
+    ("uroni/urbackup-server:2.5.33", ["/var/urbackup", "/backups"]),
+]
+
+LOOK_ALIKES = [
+    "jlesage/baseimage-gui:debian-12-v4",
+    "lscr.io/linuxserver/socket-proxy:latest",
+    "linuxserver/docker-compose:2.29.7",
+    "ghcr.io/linuxserver/baseimage-alpine:3.20",
+    "ghcr.io/hotio/base:alpine",
+]
+
+CASES = [(image, "HF101", paths) for image, paths in DATA_STORES] + [(image, "HF106", paths) for image, paths in APPLICATIONS]
+
+
+def _lint(tmp_path, service: str) -> list:
+    compose = tmp_path / "compose.yaml"
+    compose.write_text(f"services:\n  app:\n{service}")
+    return [f for f in lint_paths([str(compose)], config=Config(), select=["HF1"]) if f.code in ("HF101", "HF106")]
+
+
+@pytest.mark.parametrize("image, rule, paths", CASES, ids=[c[0] for c in CASES])
+def test_unmounted_data_is_flagged_with_its_path(tmp_path, image, rule, paths):
+    findings = _lint(tmp_path, f"    image: {image}\n")
+    assert [f.code for f in findings] == [rule], findings
+    for path in paths:
+        assert path in findings[0].message, (path, findings[0].message)
+
+
+@pytest.mark.parametrize("image, rule, paths", CASES, ids=[c[0] for c in CASES])
+def test_mounted_data_is_quiet(tmp_path, image, rule, paths):
+    volumes = "".join(f"      - ./d{i}:{path}\n" for i, path in enumerate(paths))
+    assert _lint(tmp_path, f"    image: {image}\n    volumes:\n{volumes}") == []
+
+
+@pytest.mark.parametrize("image", LOOK_ALIKES)
+def test_look_alikes_are_not_flagged(tmp_path, image):
+    assert _lint(tmp_path, f"    image: {image}\n") == []
+    assert default_knowledge().match(image) is None
+
+
+def test_every_new_family_has_a_case():
+    """A family added to the block without a case here is not tested."""
+    covered = {default_knowledge().match(image).id for image, _, _ in CASES}
+    ids = [e.id for e in default_knowledge()]
+    first = ids.index("vault")
+    assert set(ids[first:]) <= covered, sorted(set(ids[first:]) - covered)
