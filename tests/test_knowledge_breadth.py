@@ -32,6 +32,10 @@ DATA_STORES = [
     ("bitnami/janusgraph:1", ["/bitnami/janusgraph"]),
     ("greptime/greptimedb:v0.14.0", ["/greptimedb_data"]),
     ("greptime/greptimedb:v0.7.2", ["/tmp/greptimedb"]),
+    ("graylog/graylog-datanode:6.1", ["/var/lib/graylog-datanode"]),
+    ("ghcr.io/project-zot/zot-linux-amd64:v2.1.0", ["/var/lib/registry"]),
+    ("rustfs/rustfs:1.0.0-alpha.58", ["/data"]),
+    ("percona/percona-distribution-postgresql:16.8", ["/data/db"]),
 ]
 
 APPLICATIONS = [
@@ -53,6 +57,15 @@ APPLICATIONS = [
     ("lissy93/dashy:3.1.0", ["/app/user-data/conf.yml"]),
     ("lissy93/dashy:2.1.1", ["/app/public/conf.yml"]),
     ("uroni/urbackup-server:2.5.33", ["/var/urbackup", "/backups"]),
+    ("superseriousbusiness/gotosocial:0.17.3", ["/gotosocial/storage"]),
+    ("ghcr.io/girlbossceo/conduwuit:v0.4.6", ["/var/lib/conduwuit"]),
+    ("technitium/dns-server:13.3.0", ["/etc/dns"]),
+    ("stalwartlabs/stalwart:v0.13.0", ["/opt/stalwart"]),
+    ("stalwartlabs/mail-server:v0.10.5", ["/opt/stalwart-mail/data", "/opt/stalwart-mail/etc"]),
+    ("kanidm/server:1.4.2", ["/data"]),
+    ("stonith404/pingvin-share:v1.2.0", ["/opt/app/backend/data"]),
+    ("metabase/metabase:v0.50.10", ["/metabase.db"]),
+    ("quay.io/keycloak/keycloak:26.0", ["/opt/keycloak/data/h2"]),
 ]
 
 LOOK_ALIKES = [
@@ -90,6 +103,27 @@ def test_mounted_data_is_quiet(tmp_path, image, rule, paths):
 def test_look_alikes_are_not_flagged(tmp_path, image):
     assert _lint(tmp_path, f"    image: {image}\n") == []
     assert default_knowledge().match(image) is None
+
+
+@pytest.mark.parametrize(
+    "service, flagged",
+    [
+        ("    image: quay.io/keycloak/keycloak:26.0\n    command: start-dev\n    environment:\n      KC_DB: postgres\n", False),
+        ("    image: quay.io/keycloak/keycloak:26.0\n    environment:\n      - KC_DB=dev-file\n", True),
+        ("    image: quay.io/keycloak/keycloak:26.0\n    environment:\n      KC_DB: ${KC_DB}\n", True),
+        ("    image: metabase/metabase:v0.50.10\n    environment:\n      MB_DB_TYPE: postgres\n", False),
+        ("    image: metabase/metabase:v0.50.10\n    environment:\n      MB_DB_TYPE: h2\n      MB_DB_FILE: /srv/mb/metabase.db\n    volumes:\n      - ./mb:/srv/mb\n", False),
+        ("    image: metabase/metabase:v0.50.10\n    environment:\n      MB_DB_FILE: /srv/mb/metabase.db\n", True),
+    ],
+)
+def test_an_external_database_leaves_nothing_to_persist(tmp_path, service, flagged):
+    """KC_DB=postgres, MB_DB_TYPE=postgres: the state is in the database service, not this container."""
+    assert bool(_lint(tmp_path, service)) is flagged
+
+
+def test_external_database_is_explained():
+    resolved = default_knowledge().resolve("quay.io/keycloak/keycloak:26.0", env={"KC_DB": "postgres"})
+    assert resolved.ephemeral == "the data is kept in an external database (KC_DB=postgres)"
 
 
 def test_every_new_family_has_a_case():
