@@ -66,6 +66,14 @@ APPLICATIONS = [
     ("stonith404/pingvin-share:v1.2.0", ["/opt/app/backend/data"]),
     ("metabase/metabase:v0.50.10", ["/metabase.db"]),
     ("quay.io/keycloak/keycloak:26.0", ["/opt/keycloak/data/h2"]),
+    ("checkmk/check-mk-raw:2.3.0-latest", ["/omd/sites"]),
+    ("crowdsecurity/crowdsec:v1.6.3", ["/var/lib/crowdsec/data"]),
+    ("archivebox/archivebox:0.7.2", ["/data"]),
+    ("semaphoreui/semaphore:v2.10.22", ["/var/lib/semaphore"]),
+    ("rundeck/rundeck:5.6.0", ["/home/rundeck/server/data"]),
+    ("djmaze/snappymail:v2.38.2", ["/var/lib/snappymail"]),
+    ("ghcr.io/silverbulletmd/silverbullet:v2", ["/space"]),
+    ("henrygd/beszel:0.9.1", ["/beszel_data"]),
 ]
 
 LOOK_ALIKES = [
@@ -114,6 +122,8 @@ def test_look_alikes_are_not_flagged(tmp_path, image):
         ("    image: metabase/metabase:v0.50.10\n    environment:\n      MB_DB_TYPE: postgres\n", False),
         ("    image: metabase/metabase:v0.50.10\n    environment:\n      MB_DB_TYPE: h2\n      MB_DB_FILE: /srv/mb/metabase.db\n    volumes:\n      - ./mb:/srv/mb\n", False),
         ("    image: metabase/metabase:v0.50.10\n    environment:\n      MB_DB_FILE: /srv/mb/metabase.db\n", True),
+        ("    image: semaphoreui/semaphore:v2.10.22\n    environment:\n      SEMAPHORE_DB_DIALECT: postgres\n", False),
+        ("    image: semaphoreui/semaphore:v2.10.22\n    environment:\n      SEMAPHORE_DB_DIALECT: bolt\n", True),
     ],
 )
 def test_an_external_database_leaves_nothing_to_persist(tmp_path, service, flagged):
