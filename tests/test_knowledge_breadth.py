@@ -36,6 +36,11 @@ DATA_STORES = [
     ("ghcr.io/project-zot/zot-linux-amd64:v2.1.0", ["/var/lib/registry"]),
     ("rustfs/rustfs:1.0.0-alpha.58", ["/data"]),
     ("percona/percona-distribution-postgresql:16.8", ["/data/db"]),
+    ("valeriansaliou/sonic:v1.4.9", ["/var/lib/sonic/store"]),
+    ("marklogicdb/marklogic-db:11.2.0-ubi", ["/var/opt/MarkLogic"]),
+    ("opengauss/opengauss:7.0.0-RC1", ["/var/lib/opengauss/data"]),
+    ("openlink/virtuoso-opensource-7:7.2.14", ["/database"]),
+    ("clickhouse/clickhouse-keeper:24.3-alpine", ["/var/lib/clickhouse-keeper"]),
 ]
 
 APPLICATIONS = [
@@ -134,6 +139,12 @@ def test_an_external_database_leaves_nothing_to_persist(tmp_path, service, flagg
 def test_external_database_is_explained():
     resolved = default_knowledge().resolve("quay.io/keycloak/keycloak:26.0", env={"KC_DB": "postgres"})
     assert resolved.ephemeral == "the data is kept in an external database (KC_DB=postgres)"
+
+
+def test_clickhouse_keeper_either_data_directory_counts(tmp_path):
+    """A custom keeper_config.xml writes to /var/lib/clickhouse-keeper, the default one to /var/lib/clickhouse/coordination."""
+    for target in ("/var/lib/clickhouse", "/var/lib/clickhouse-keeper"):
+        assert _lint(tmp_path, f"    image: clickhouse/clickhouse-keeper:24.3\n    volumes:\n      - ./k:{target}\n") == []
 
 
 def test_every_new_family_has_a_case():
