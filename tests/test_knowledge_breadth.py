@@ -41,6 +41,7 @@ DATA_STORES = [
     ("opengauss/opengauss:7.0.0-RC1", ["/var/lib/opengauss/data"]),
     ("openlink/virtuoso-opensource-7:7.2.14", ["/database"]),
     ("clickhouse/clickhouse-keeper:24.3-alpine", ["/var/lib/clickhouse-keeper"]),
+    ("falkordb/falkordb:v4.4.1", ["/var/lib/falkordb/data"]),
 ]
 
 APPLICATIONS = [
@@ -79,6 +80,9 @@ APPLICATIONS = [
     ("djmaze/snappymail:v2.38.2", ["/var/lib/snappymail"]),
     ("ghcr.io/silverbulletmd/silverbullet:v2", ["/space"]),
     ("henrygd/beszel:0.9.1", ["/beszel_data"]),
+    ("docuseal/docuseal:1.8.1", ["/data/docuseal"]),
+    ("ghcr.io/sysadminsmedia/homebox:0.15.2", ["/data"]),
+    ("ghcr.io/diced/zipline:4.0.0", ["/zipline/uploads"]),
 ]
 
 LOOK_ALIKES = [
@@ -134,6 +138,18 @@ def test_look_alikes_are_not_flagged(tmp_path, image):
 def test_an_external_database_leaves_nothing_to_persist(tmp_path, service, flagged):
     """KC_DB=postgres, MB_DB_TYPE=postgres: the state is in the database service, not this container."""
     assert bool(_lint(tmp_path, service)) is flagged
+
+
+@pytest.mark.parametrize(
+    "service",
+    [
+        "    image: falkordb/falkordb:v4.4.1\n    environment:\n      FALKORDB_DATA_PATH: /data\n    volumes:\n      - ./fk:/data\n",
+        "    image: ghcr.io/silverbulletmd/silverbullet:v2\n    environment:\n      SB_FOLDER: /notes\n    volumes:\n      - ./notes:/notes\n",
+        "    image: codenotary/immudb:1.9.5\n    command: [\"--dir=/srv/immu\"]\n    volumes:\n      - ./immu:/srv/immu\n",
+    ],
+)
+def test_env_and_flags_move_the_data(tmp_path, service):
+    assert _lint(tmp_path, service) == []
 
 
 def test_external_database_is_explained():
