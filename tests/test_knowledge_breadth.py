@@ -42,6 +42,8 @@ DATA_STORES = [
     ("openlink/virtuoso-opensource-7:7.2.14", ["/database"]),
     ("clickhouse/clickhouse-keeper:24.3-alpine", ["/var/lib/clickhouse-keeper"]),
     ("falkordb/falkordb:v4.4.1", ["/var/lib/falkordb/data"]),
+    ("starrocks/allin1-ubuntu:3.3.22", ["/data/deploy/starrocks/fe/meta", "/data/deploy/starrocks/be/storage"]),
+    ("hashicorp/nomad:1.8", ["/nomad/data"]),
 ]
 
 APPLICATIONS = [
