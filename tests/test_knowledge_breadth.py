@@ -85,6 +85,8 @@ APPLICATIONS = [
     ("docuseal/docuseal:1.8.1", ["/data/docuseal"]),
     ("ghcr.io/sysadminsmedia/homebox:0.15.2", ["/data"]),
     ("ghcr.io/diced/zipline:4.0.0", ["/zipline/uploads"]),
+    ("mbentley/omada-controller:5.15", ["/opt/tplink/EAPController/data"]),
+    ("ckulka/baikal:0.10.1-nginx", ["/var/www/baikal/Specific"]),
 ]
 
 LOOK_ALIKES = [
