@@ -412,8 +412,8 @@ class ImageEntry:
                 continue
             new = [p for p in (value.split(ov.split) if ov.split else [value]) if p.strip()]
             resolved = [_abspath(p.strip(), self.workdir) for p in new]
-            if ov.is_file:
-                resolved = [posixpath.dirname(p) or "/" for p in resolved]
+            if ov.is_file:  # a value ending in "/" (an empty ${FILE} after it) already names the directory
+                resolved = [r if p.strip().endswith("/") else posixpath.dirname(r) or "/" for p, r in zip(new, resolved)]
             for rule, paths in draft.layouts:
                 if ov.layouts and rule.label not in ov.layouts:
                     continue

@@ -150,6 +150,8 @@ def test_an_external_database_leaves_nothing_to_persist(tmp_path, service, flagg
         "    image: falkordb/falkordb:v4.4.1\n    environment:\n      FALKORDB_DATA_PATH: /data\n    volumes:\n      - ./fk:/data\n",
         "    image: ghcr.io/silverbulletmd/silverbullet:v2\n    environment:\n      SB_FOLDER: /notes\n    volumes:\n      - ./notes:/notes\n",
         "    image: codenotary/immudb:1.9.5\n    command: [\"--dir=/srv/immu\"]\n    volumes:\n      - ./immu:/srv/immu\n",
+        # laradock: an empty ${METABASE_DB_FILE} leaves "/metabase-data/", a directory, not a file in /
+        "    image: metabase/metabase:latest\n    environment:\n      - MB_DB_FILE=/metabase-data/${METABASE_DB_FILE}\n    volumes:\n      - ./mb:/metabase-data\n",
     ],
 )
 def test_env_and_flags_move_the_data(tmp_path, service):
