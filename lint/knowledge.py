@@ -258,6 +258,8 @@ class ImageEntry:
     hook: _Hook | str | None = field(default=None, compare=False, repr=False)
     category: str = "data-store"
     fallback: bool = False  # matches only when no other entry does
+    # (env names, local values): a value outside ``local`` puts the data in an external database
+    external_env: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()
 
     # ---------------------------------------------------------------- resolve
     def resolve(
@@ -327,6 +329,9 @@ class ImageEntry:
             hook = hook_named(hook)
         if hook is not None:
             hook(draft)
+        external = self._external_store(env_map)
+        if external is not None:
+            draft.ephemeral = external
         if not_server is not None:
             draft.stateful = "no"
             draft.ephemeral = not_server
@@ -358,6 +363,16 @@ class ImageEntry:
         )
 
     # ---------------------------------------------------------------- helpers
+    def _external_store(self, env: Mapping[str, str]) -> str | None:
+        """Why the container keeps nothing when its env points it at an external database
+        (``KC_DB=postgres``, ``MB_DB_TYPE=mysql``), else None; an unresolved value decides nothing."""
+        for names, local in self.external_env:
+            for name in names:
+                value = (env.get(name) or "").strip()
+                if value and "$" not in value and value.lower() not in local:
+                    return f"the data is kept in an external database ({name}={value})"
+        return None
+
     def _user_for(self, ref: ImageRef) -> str | None:
         key = f"{ref.repository}:{ref.tag or ''}".lower()
         for pattern, user in self.users:
@@ -397,8 +412,8 @@ class ImageEntry:
                 continue
             new = [p for p in (value.split(ov.split) if ov.split else [value]) if p.strip()]
             resolved = [_abspath(p.strip(), self.workdir) for p in new]
-            if ov.is_file:
-                resolved = [posixpath.dirname(p) or "/" for p in resolved]
+            if ov.is_file:  # a value ending in "/" (an empty ${FILE} after it) already names the directory
+                resolved = [r if p.strip().endswith("/") else posixpath.dirname(r) or "/" for p, r in zip(new, resolved)]
             for rule, paths in draft.layouts:
                 if ov.layouts and rule.label not in ov.layouts:
                     continue

@@ -171,7 +171,7 @@ class GoodPlugin:
     def holdfast_stateful_images(self):
         from holdfast.knowledge import entry_from_config
 
-        return [entry_from_config("vault", {"match": ["hashicorp/vault*"], "data-paths": ["/vault/file"]})]
+        return [entry_from_config("ledger", {"match": ["example/ledger*"], "data-paths": ["/srv/ledger"]})]
 
 
 class RaisingPlugin:
@@ -203,12 +203,12 @@ def test_a_crashing_rule_is_a_notice_and_the_others_run(tmp_path):
 
 
 def test_plugin_adds_stateful_image_knowledge(tmp_path):
-    text = "services:\n  vault:\n    image: hashicorp/vault:1.17\n"
+    text = "services:\n  ledger:\n    image: example/ledger:1.17\n"  # an image the built-in knowledge does not know
     _, without = lint_with(load_plugins(), tmp_path, text)
     assert "HF101" not in [f.code for f in without.findings]
     _, with_plugin = lint_with(load_plugins(extra=[GoodPlugin()]), tmp_path, text)
     hf101 = [f for f in with_plugin.findings if f.code == "HF101"]
-    assert len(hf101) == 1 and "/vault/file" in hf101[0].message
+    assert len(hf101) == 1 and "/srv/ledger" in hf101[0].message
 
 
 def test_builtin_rules_come_through_the_entry_point_group():

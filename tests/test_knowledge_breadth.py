@@ -1,0 +1,177 @@
+"""The families added for breadth (issue 11): each one flagged with its data path and
+rule when nothing is mounted, quiet once the data path is mounted; look-alikes never flagged.
+
+One service per family, linted through the public API like a user's compose file.
+"""
+
+from __future__ import annotations
+
+import pytest
+from holdfast.api import lint_paths
+from holdfast.config import Config
+from holdfast.knowledge import default_knowledge
+
+# (image reference, rule, the data paths a mount must cover)
+DATA_STORES = [
+    ("hashicorp/vault:1.17", ["/vault/file"]),
+    ("vault:1.13.3", ["/vault/file"]),
+    ("quay.io/openbao/openbao:2.1.0", ["/openbao/file"]),
+    ("edgedb/edgedb:5", ["/var/lib/edgedb/data"]),
+    ("geldata/gel:6", ["/var/lib/gel/data"]),
+    ("codenotary/immudb:1.9.5", ["/var/lib/immudb"]),
+    ("dolthub/dolt-sql-server:1.43.0", ["/var/lib/dolt"]),
+    ("cloudamqp/lavinmq:2.0", ["/var/lib/lavinmq"]),
+    ("apache/rocketmq:5.3.1", ["/home/rocketmq/store"]),
+    ("grafana/tempo:2.6.0", ["/var/tempo"]),
+    ("grafana/pyroscope:1.9.0", ["/data"]),
+    ("datalust/seq:2024.3", ["/data"]),
+    ("ghcr.io/tursodatabase/libsql-server:latest", ["/var/lib/sqld"]),
+    ("tdengine/tdengine:3.3.2.0", ["/var/lib/taos"]),
+    ("apache/iotdb:1.3.2-standalone", ["/iotdb/data"]),
+    ("victoriametrics/vmstorage:v1.102.0-cluster", ["/vmstorage-data"]),
+    ("bitnami/janusgraph:1", ["/bitnami/janusgraph"]),
+    ("greptime/greptimedb:v0.14.0", ["/greptimedb_data"]),
+    ("greptime/greptimedb:v0.7.2", ["/tmp/greptimedb"]),
+    ("graylog/graylog-datanode:6.1", ["/var/lib/graylog-datanode"]),
+    ("ghcr.io/project-zot/zot-linux-amd64:v2.1.0", ["/var/lib/registry"]),
+    ("rustfs/rustfs:1.0.0-alpha.58", ["/data"]),
+    ("percona/percona-distribution-postgresql:16.8", ["/data/db"]),
+    ("valeriansaliou/sonic:v1.4.9", ["/var/lib/sonic/store"]),
+    ("marklogicdb/marklogic-db:11.2.0-ubi", ["/var/opt/MarkLogic"]),
+    ("opengauss/opengauss:7.0.0-RC1", ["/var/lib/opengauss/data"]),
+    ("openlink/virtuoso-opensource-7:7.2.14", ["/database"]),
+    ("clickhouse/clickhouse-keeper:24.3-alpine", ["/var/lib/clickhouse-keeper"]),
+    ("falkordb/falkordb:v4.4.1", ["/var/lib/falkordb/data"]),
+    ("starrocks/allin1-ubuntu:3.3.22", ["/data/deploy/starrocks/fe/meta", "/data/deploy/starrocks/be/storage"]),
+    ("hashicorp/nomad:1.8", ["/nomad/data"]),
+]
+
+APPLICATIONS = [
+    ("ghcr.io/shaarli/shaarli:v0.14.0", ["/var/www/shaarli/data"]),
+    ("lldap/lldap:stable", ["/data"]),
+    ("drakkan/sftpgo:v2.6", ["/var/lib/sftpgo", "/srv/sftpgo"]),
+    ("restic/rest-server:0.13.0", ["/data"]),
+    ("shaneisrael/fireshare:latest", ["/data"]),
+    ("bitnami/sonarqube:10", ["/bitnami/sonarqube"]),
+    ("bitnamilegacy/mastodon:4", ["/bitnami/mastodon"]),
+    ("jlesage/jdownloader-2:v24.12.1", ["/config"]),
+    ("ghcr.io/plankanban/planka:2.0.0", ["/app/data"]),
+    ("ghcr.io/plankanban/planka:1.26.2", ["/app/public/user-avatars", "/app/public/project-background-images", "/app/private/attachments"]),
+    ("mattermost/focalboard:7.10.0", ["/opt/focalboard/data"]),
+    ("listmonk/listmonk:v4.1.0", ["/listmonk/uploads"]),
+    ("gristlabs/grist:1.2", ["/persist"]),
+    ("kimai/kimai2:apache-2.26.0", ["/opt/kimai/var/data"]),
+    ("b4bz/homer:v24.12.1", ["/www/assets"]),
+    ("lissy93/dashy:3.1.0", ["/app/user-data/conf.yml"]),
+    ("lissy93/dashy:2.1.1", ["/app/public/conf.yml"]),
+    ("uroni/urbackup-server:2.5.33", ["/var/urbackup", "/backups"]),
+    ("superseriousbusiness/gotosocial:0.17.3", ["/gotosocial/storage"]),
+    ("ghcr.io/girlbossceo/conduwuit:v0.4.6", ["/var/lib/conduwuit"]),
+    ("technitium/dns-server:13.3.0", ["/etc/dns"]),
+    ("stalwartlabs/stalwart:v0.13.0", ["/opt/stalwart"]),
+    ("stalwartlabs/mail-server:v0.10.5", ["/opt/stalwart-mail/data", "/opt/stalwart-mail/etc"]),
+    ("kanidm/server:1.4.2", ["/data"]),
+    ("stonith404/pingvin-share:v1.2.0", ["/opt/app/backend/data"]),
+    ("metabase/metabase:v0.50.10", ["/metabase.db"]),
+    ("quay.io/keycloak/keycloak:26.0", ["/opt/keycloak/data/h2"]),
+    ("checkmk/check-mk-raw:2.3.0-latest", ["/omd/sites"]),
+    ("crowdsecurity/crowdsec:v1.6.3", ["/var/lib/crowdsec/data"]),
+    ("archivebox/archivebox:0.7.2", ["/data"]),
+    ("semaphoreui/semaphore:v2.10.22", ["/var/lib/semaphore"]),
+    ("rundeck/rundeck:5.6.0", ["/home/rundeck/server/data"]),
+    ("djmaze/snappymail:v2.38.2", ["/var/lib/snappymail"]),
+    ("ghcr.io/silverbulletmd/silverbullet:v2", ["/space"]),
+    ("henrygd/beszel:0.9.1", ["/beszel_data"]),
+    ("docuseal/docuseal:1.8.1", ["/data/docuseal"]),
+    ("ghcr.io/sysadminsmedia/homebox:0.15.2", ["/data"]),
+    ("ghcr.io/diced/zipline:4.0.0", ["/zipline/uploads"]),
+    ("mbentley/omada-controller:5.15", ["/opt/tplink/EAPController/data"]),
+    ("ckulka/baikal:0.10.1-nginx", ["/var/www/baikal/Specific"]),
+]
+
+LOOK_ALIKES = [
+    "jlesage/baseimage-gui:debian-12-v4",
+    "lscr.io/linuxserver/socket-proxy:latest",
+    "linuxserver/docker-compose:2.29.7",
+    "ghcr.io/linuxserver/baseimage-alpine:3.20",
+    "ghcr.io/hotio/base:alpine",
+]
+
+CASES = [(image, "HF101", paths) for image, paths in DATA_STORES] + [(image, "HF106", paths) for image, paths in APPLICATIONS]
+
+
+def _lint(tmp_path, service: str) -> list:
+    compose = tmp_path / "compose.yaml"
+    compose.write_text(f"services:\n  app:\n{service}")
+    return [f for f in lint_paths([str(compose)], config=Config(), select=["HF1"]) if f.code in ("HF101", "HF106")]
+
+
+@pytest.mark.parametrize("image, rule, paths", CASES, ids=[c[0] for c in CASES])
+def test_unmounted_data_is_flagged_with_its_path(tmp_path, image, rule, paths):
+    findings = _lint(tmp_path, f"    image: {image}\n")
+    assert [f.code for f in findings] == [rule], findings
+    for path in paths:
+        assert path in findings[0].message, (path, findings[0].message)
+
+
+@pytest.mark.parametrize("image, rule, paths", CASES, ids=[c[0] for c in CASES])
+def test_mounted_data_is_quiet(tmp_path, image, rule, paths):
+    volumes = "".join(f"      - ./d{i}:{path}\n" for i, path in enumerate(paths))
+    assert _lint(tmp_path, f"    image: {image}\n    volumes:\n{volumes}") == []
+
+
+@pytest.mark.parametrize("image", LOOK_ALIKES)
+def test_look_alikes_are_not_flagged(tmp_path, image):
+    assert _lint(tmp_path, f"    image: {image}\n") == []
+    assert default_knowledge().match(image) is None
+
+
+@pytest.mark.parametrize(
+    "service, flagged",
+    [
+        ("    image: quay.io/keycloak/keycloak:26.0\n    command: start-dev\n    environment:\n      KC_DB: postgres\n", False),
+        ("    image: quay.io/keycloak/keycloak:26.0\n    environment:\n      - KC_DB=dev-file\n", True),
+        ("    image: quay.io/keycloak/keycloak:26.0\n    environment:\n      KC_DB: ${KC_DB}\n", True),
+        ("    image: metabase/metabase:v0.50.10\n    environment:\n      MB_DB_TYPE: postgres\n", False),
+        ("    image: metabase/metabase:v0.50.10\n    environment:\n      MB_DB_TYPE: h2\n      MB_DB_FILE: /srv/mb/metabase.db\n    volumes:\n      - ./mb:/srv/mb\n", False),
+        ("    image: metabase/metabase:v0.50.10\n    environment:\n      MB_DB_FILE: /srv/mb/metabase.db\n", True),
+        ("    image: semaphoreui/semaphore:v2.10.22\n    environment:\n      SEMAPHORE_DB_DIALECT: postgres\n", False),
+        ("    image: semaphoreui/semaphore:v2.10.22\n    environment:\n      SEMAPHORE_DB_DIALECT: bolt\n", True),
+    ],
+)
+def test_an_external_database_leaves_nothing_to_persist(tmp_path, service, flagged):
+    """KC_DB=postgres, MB_DB_TYPE=postgres: the state is in the database service, not this container."""
+    assert bool(_lint(tmp_path, service)) is flagged
+
+
+@pytest.mark.parametrize(
+    "service",
+    [
+        "    image: falkordb/falkordb:v4.4.1\n    environment:\n      FALKORDB_DATA_PATH: /data\n    volumes:\n      - ./fk:/data\n",
+        "    image: ghcr.io/silverbulletmd/silverbullet:v2\n    environment:\n      SB_FOLDER: /notes\n    volumes:\n      - ./notes:/notes\n",
+        "    image: codenotary/immudb:1.9.5\n    command: [\"--dir=/srv/immu\"]\n    volumes:\n      - ./immu:/srv/immu\n",
+        # laradock: an empty ${METABASE_DB_FILE} leaves "/metabase-data/", a directory, not a file in /
+        "    image: metabase/metabase:latest\n    environment:\n      - MB_DB_FILE=/metabase-data/${METABASE_DB_FILE}\n    volumes:\n      - ./mb:/metabase-data\n",
+    ],
+)
+def test_env_and_flags_move_the_data(tmp_path, service):
+    assert _lint(tmp_path, service) == []
+
+
+def test_external_database_is_explained():
+    resolved = default_knowledge().resolve("quay.io/keycloak/keycloak:26.0", env={"KC_DB": "postgres"})
+    assert resolved.ephemeral == "the data is kept in an external database (KC_DB=postgres)"
+
+
+def test_clickhouse_keeper_either_data_directory_counts(tmp_path):
+    """A custom keeper_config.xml writes to /var/lib/clickhouse-keeper, the default one to /var/lib/clickhouse/coordination."""
+    for target in ("/var/lib/clickhouse", "/var/lib/clickhouse-keeper"):
+        assert _lint(tmp_path, f"    image: clickhouse/clickhouse-keeper:24.3\n    volumes:\n      - ./k:{target}\n") == []
+
+
+def test_every_new_family_has_a_case():
+    """A family added to the block without a case here is not tested."""
+    covered = {default_knowledge().match(image).id for image, _, _ in CASES}
+    ids = [e.id for e in default_knowledge()]
+    first = ids.index("vault")
+    assert set(ids[first:]) <= covered, sorted(set(ids[first:]) - covered)
