@@ -171,3 +171,21 @@ def test_both_paths_print_the_same(options, tmp_path):
     plain, through_click = results
     assert (plain.returncode, plain.stdout, plain.stderr) == (through_click.returncode, through_click.stdout, through_click.stderr)
     assert plain.stdout or plain.stderr
+
+
+def test_the_command_still_runs_atexit_callbacks(tmp_path):
+    """The quick exit of `holdfast lint` is skipped when something waits for the normal exit."""
+    code = (
+        "import atexit, sys\natexit.register(lambda: print('clean-up ran', file=sys.stderr))\n"
+        "from holdfast.cli import main\nsys.argv = ['holdfast', 'lint', '--no-cache', '--color', 'never', sys.argv[1]]\nmain()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code, str(SEED)], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "HF101" in result.stdout
+    assert result.stderr.splitlines()[-1] == "clean-up ran"
+
+
+def test_the_command_exit_code_and_output_survive_the_quick_exit(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "holdfast", "lint", "--no-cache", "--format", "json", str(SEED)], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout.rstrip().endswith(("}", "]"))
