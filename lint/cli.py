@@ -1,7 +1,7 @@
 """The `holdfast` command line: its entry point and the `lint` command.
 
 `main` runs a plain `holdfast lint` (the pre-commit and CI case) without importing
-click, whose import is about a fifth of such a run: `parse_lint_argv` reads argv
+click, whose import is about a tenth of such a run: `parse_lint_argv` reads argv
 with `LINT_OPTIONS`, the table click's lint command is built from too
 (`holdfast.commands`), and hands anything it does not fully understand (help,
 short-option clusters, unknown or repeated options, any value click would reject,
