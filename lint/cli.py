@@ -168,8 +168,10 @@ def _accepted(spec: tuple[str, Any] | None, value: Any) -> bool:
             return False
     try:  # "path": click.Path's checks of what exists
         mode = os.stat(value).st_mode
-    except (OSError, ValueError):
+    except OSError:
         return True
+    except ValueError:  # a NUL byte: click fails in its own way
+        return False
     if not detail.get("file_okay", True) and stat.S_ISREG(mode):
         return False
     if not detail.get("dir_okay", True) and stat.S_ISDIR(mode):

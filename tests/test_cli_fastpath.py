@@ -121,6 +121,7 @@ ODD = [
     ["lint", "--project-directory", "compose.yaml"],
     ["lint", "--output", "sub"],
     ["lint", "-1"],
+    ["lint", "a\0b.yml"],
 ]
 
 
