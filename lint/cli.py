@@ -183,10 +183,19 @@ def _accepted(spec: tuple[str, Any] | None, value: Any) -> bool:
 
 # ------------------------------------------------------------------- entry point
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: plain lint runs directly, the rest through click; every error is one line."""
+    """Entry point: plain lint runs directly, the rest through click; every error is one line.
+
+    During a plain lint the cyclic garbage collector waits for 10,000 new objects
+    instead of 700: start-up creates tens of thousands (modules, classes, rules) that
+    all live to the end, and scanning them again and again is about 1.5% of a
+    one-file lint; the garbage it may leave for longer is a few megabytes at most.
+    """
+    thresholds = gc.get_threshold()
     plain = None
     try:
         plain = parse_lint_argv(sys.argv[1:] if argv is None else list(argv))
+        if plain is not None:
+            gc.set_threshold(10_000, *thresholds[1:])
         code = _click_main(argv) if plain is None else _plain_lint(*plain)
     except UserError as exc:
         echo(f"holdfast: error: {exc}", err=True)
@@ -204,6 +213,7 @@ def main(argv: list[str] | None = None) -> None:
     code = code if isinstance(code, int) else 0
     if plain is not None and argv is None:
         _exit_now(code)
+    gc.set_threshold(*thresholds)  # as it was, for callers of main([...]) from Python
     sys.exit(code)
 
 
@@ -253,14 +263,7 @@ def _click_main(argv: list[str] | None) -> Any:
 
 
 def _plain_lint(paths: tuple[str, ...], options: dict[str, Any], compose: dict[str, Any]) -> int:
-    """`holdfast lint` without click, ending as click's command would (Ctrl-C or end of input: aborted).
-
-    The cyclic garbage collector waits for 10,000 new objects instead of 700: start-up
-    creates tens of thousands (modules, classes, rules) that all live to the end, and
-    scanning them again and again is about 1.5% of a one-file lint; the garbage it may
-    leave for longer is a few megabytes at most.
-    """
-    gc.set_threshold(10_000, *gc.get_threshold()[1:])
+    """`holdfast lint` without click, ending as click's command would (Ctrl-C or end of input: aborted)."""
     try:
         return call_with_user_errors(run_lint, paths, compose=compose, **options)
     except (EOFError, KeyboardInterrupt):

@@ -190,3 +190,16 @@ def test_the_command_exit_code_and_output_survive_the_quick_exit(tmp_path):
     result = subprocess.run([sys.executable, "-m", "holdfast", "lint", "--no-cache", "--format", "json", str(SEED)], capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert result.returncode == 1
     assert result.stdout.rstrip().endswith(("}", "]"))
+
+
+def test_main_from_python_leaves_the_collector_as_it_was(monkeypatch, capsys):
+    import gc
+
+    from holdfast.cli import main
+
+    monkeypatch.chdir(SEED.parent)
+    before = gc.get_threshold()
+    with pytest.raises(SystemExit):
+        main(["lint", "--no-cache", "--color", "never", SEED.name])
+    capsys.readouterr()
+    assert gc.get_threshold() == before
