@@ -203,3 +203,18 @@ def test_main_from_python_leaves_the_collector_as_it_was(monkeypatch, capsys):
         main(["lint", "--no-cache", "--color", "never", SEED.name])
     capsys.readouterr()
     assert gc.get_threshold() == before
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1", "utf-8"])
+def test_both_paths_write_a_non_ascii_path_alike(encoding, tmp_path):
+    """click re-encodes an ASCII standard output; the fast path must hand such streams to click."""
+    (tmp_path / "bäse.yml").write_text("services:\n  db:\n    image: postgres:16\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR", "GITHUB_ACTIONS", "HOLDFAST_DEBUG")}
+    env["PYTHONIOENCODING"] = encoding
+    results = [
+        subprocess.run([sys.executable, "-m", "holdfast", "lint", "--no-cache", *extra, "bäse.yml"], capture_output=True, timeout=60, cwd=tmp_path, env=env)
+        for extra in ([], ["--"])
+    ]
+    plain, through_click = results
+    assert (plain.returncode, plain.stdout, plain.stderr) == (through_click.returncode, through_click.stdout, through_click.stderr)
+    assert "bäse.yml".encode("utf-8" if encoding == "ascii" else encoding) in plain.stdout
