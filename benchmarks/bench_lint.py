@@ -38,9 +38,11 @@ import importlib
 import json
 import os
 import pstats
+import resource
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import venv
 from pathlib import Path
@@ -101,18 +103,33 @@ def commands(paths: list[str], cache: bool = False) -> dict[str, list[str]]:
     }
 
 
-def time_once(argv: list[str], cwd: Path = ROOT, memory: bool = False) -> tuple[float, int, float]:
-    """(seconds, exit code, peak summed RSS in MB of the process tree or 0.0 when not sampled)."""
+def time_once(argv: list[str], cwd: Path = ROOT, memory: bool = False) -> tuple[float, int, float, float]:
+    """(seconds, exit code, peak summed RSS in MB of the process tree or 0.0 when not sampled,
+    user+system CPU seconds of the process and its workers)."""
     env = dict(os.environ)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd, env=env)
-    peak = 0
-    if memory:
-        while process.poll() is None:
-            peak = max(peak, tree_rss(process.pid))
-            time.sleep(0.02)
+    peak = [0]
+    done = threading.Event()
+    sampler = None
+    if memory:  # sampled beside the wait, so that the end of the process is seen at once
+        def sample() -> None:
+            while True:
+                peak[0] = max(peak[0], tree_rss(process.pid))
+                if done.wait(0.02):
+                    return
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
     code = process.wait()
-    return time.perf_counter() - start, code, peak / 1048576
+    seconds = time.perf_counter() - start
+    done.set()
+    if sampler is not None:
+        sampler.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # every child of this script is reaped by now
+    cpu = after.ru_utime - children.ru_utime + after.ru_stime - children.ru_stime
+    return seconds, code, peak[0] / 1048576, cpu
 
 
 def tree_rss(pid: int) -> int:
@@ -142,6 +159,7 @@ def bench(paths: list[str], runs: int, cwd: Path = ROOT, warm_up: bool = True, c
     """Interleaved runs (after one untimed warm-up each); times in milliseconds, peak RSS in MB."""
     cmds = commands(paths, cache)
     times: dict[str, list[float]] = {name: [] for name in cmds}
+    cpu: dict[str, list[float]] = {name: [] for name in cmds}
     codes: dict[str, set[int]] = {name: set() for name in cmds}
     peaks: dict[str, float] = {name: 0.0 for name in cmds}
     if warm_up:
@@ -150,8 +168,9 @@ def bench(paths: list[str], runs: int, cwd: Path = ROOT, warm_up: bool = True, c
     order = list(cmds)
     for i in range(runs):
         for name in order if i % 2 == 0 else reversed(order):
-            seconds, code, peak = time_once(cmds[name], cwd, memory=True)
+            seconds, code, peak, cpu_seconds = time_once(cmds[name], cwd, memory=True)
             times[name].append(seconds * 1000)
+            cpu[name].append(cpu_seconds * 1000)
             codes[name].add(code)
             peaks[name] = max(peaks[name], peak)
     result = {}
@@ -159,6 +178,7 @@ def bench(paths: list[str], runs: int, cwd: Path = ROOT, warm_up: bool = True, c
         values.sort()
         result[name] = {
             "median_ms": round(statistics.median(values), 2),
+            "cpu_median_ms": round(statistics.median(cpu[name]), 2),
             "p10_ms": round(quantile(values, 0.10), 2),
             "p90_ms": round(quantile(values, 0.90), 2),
             "min_ms": round(values[0], 2),
@@ -228,14 +248,14 @@ def require_shared() -> list[str]:
 
 
 def print_table(results: dict) -> None:
-    print(f"{'target':<36}{'tool':<14}{'median':>10}{'p10':>10}{'p90':>10}{'files/s':>9}{'peak RSS':>10}  exit")
+    print(f"{'target':<36}{'tool':<14}{'median':>10}{'p10':>10}{'p90':>10}{'CPU':>10}{'files/s':>9}{'peak RSS':>10}  exit")
     for key, target in results["targets"].items():
         for tool, s in target["tools"].items():
             codes = ",".join(map(str, s["exit_codes"]))
             flag = "" if set(s["exit_codes"]) <= set(NORMAL_EXIT) else "  (not 0/1: some input rejected?)"
             rate = f"{s['files_per_s']:>9.0f}" if s.get("files_per_s") else f"{'':>9}"
             print(f"{target['label']:<36}{tool:<14}{s['median_ms']:>8.0f}ms{s['p10_ms']:>8.0f}ms"
-                  f"{s['p90_ms']:>8.0f}ms{rate}{s['peak_rss_mb']:>8.0f}MB  {codes}{flag}")
+                  f"{s['p90_ms']:>8.0f}ms{s['cpu_median_ms']:>8.0f}ms{rate}{s['peak_rss_mb']:>8.0f}MB  {codes}{flag}")
     print()
     for key, target in results["targets"].items():
         print(f"({key}) {target['verdict']}  {'PASS' if target['pass'] else 'MISS'}")
@@ -243,8 +263,9 @@ def print_table(results: dict) -> None:
 
 def _ratio_target(key: str, label: str, tools: dict, limit: float) -> dict:
     ratio = tools["holdfast"]["median_ms"] / tools["compose-lint"]["median_ms"]
-    return {"label": label, "tools": tools, "ratio": round(ratio, 3), "target": limit, "pass": ratio <= limit,
-            "verdict": f"holdfast/compose-lint = {ratio:.2f}x (target <= {limit}x)"}
+    cpu_ratio = tools["holdfast"]["cpu_median_ms"] / tools["compose-lint"]["cpu_median_ms"]
+    return {"label": label, "tools": tools, "ratio": round(ratio, 3), "cpu_ratio": round(cpu_ratio, 3), "target": limit, "pass": ratio <= limit,
+            "verdict": f"holdfast/compose-lint = {ratio:.2f}x (target <= {limit}x; CPU time {cpu_ratio:.2f}x)"}
 
 
 def run_benchmark(runs: int, corpus_runs: int, as_json: bool, quick: bool) -> None:

@@ -1,141 +1,323 @@
-"""The `holdfast` command line.
+"""The `holdfast` command line: its entry point and the `lint` command.
 
-Subcommands are loaded lazily from the module that owns them (`fix` from the
-fixing engine, `plan`/`apply` from the live-host package), so `holdfast lint` in a
-pre-commit hook never imports the Docker SDK. Every usage, configuration or
-input error is ONE line on stderr and exit code 2; never a traceback.
+`main` runs a plain `holdfast lint` (the pre-commit and CI case) without importing
+click, whose import is about a tenth of such a run: `parse_lint_argv` reads argv
+with `LINT_OPTIONS`, the table click's lint command is built from too
+(`holdfast.commands`), and hands anything it does not fully understand (help,
+short-option clusters, unknown or repeated options, any value click would reject,
+other commands) to click, so every message stays click's. Every usage,
+configuration or input error is ONE line on stderr and exit code 2; never a
+traceback.
 """
 
 from __future__ import annotations
 
-import importlib
+import codecs
+import gc
+import io
 import os
+import stat
 import sys
 from typing import Any, Callable
-
-import click
 
 from holdfast import __version__
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
-_LAZY_COMMANDS = {
-    "lint": "holdfast.cli:lint_command",
-    "fix": "holdfast.fix_cli:fix_command",
-    "rules": "holdfast.cli:rules_command",
-    "rule": "holdfast.cli:rule_command",
-    "plugins": "holdfast.cli:plugins_command",
-    "plan": "holdfast.apply.cli:plan_command",
-    "apply": "holdfast.apply.cli:apply_command",
-    "inspect": "holdfast.apply.inspect_cli:inspect_command",
-    "images": "holdfast.images_cli:images_command",
-}
+# The click-based names, defined in holdfast.commands; importing them from here still works.
+_CLICK_NAMES = frozenset({"cli", "user_errors", "selection_options", "lint_command", "rules_command", "rule_command", "plugins_command"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _CLICK_NAMES:
+        from holdfast import commands
+
+        return getattr(commands, name)
+    raise AttributeError(f"module 'holdfast.cli' has no attribute {name!r}")
 
 
 class UserError(Exception):
     """Anything the user must correct: printed as one line, exit code 2."""
 
 
-class _LazyGroup(click.Group):
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(set(super().list_commands(ctx)) | set(_LAZY_COMMANDS))
+# ------------------------------------------------------------------- lint options
+# (click.option declarations, keywords) for `holdfast lint`. holdfast.commands turns
+# each entry into click.option(*declarations, **keywords); "type" is a spec that
+# needs no click ("path": click.Path keywords, "choice": names, "int": minimum) and
+# "compose": True marks Compose's own project options, which click keeps in its
+# context instead of passing them to the command.
+_PATH_FILE = ("path", {"dir_okay": False})
+PATHS_TYPE = ("path", {})  # the PATHS argument
 
-    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name in self.commands:
-            return self.commands[name]
-        target = _LAZY_COMMANDS.get(name)
-        if target is None:
+SELECTION_OPTIONS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
+    (("--config", "config_path"), {"type": _PATH_FILE, "help": "Configuration file (default: nearest .holdfast.toml or pyproject.toml [tool.holdfast])."}),
+    (("--select",), {"default": None, "help": "Comma-separated rule codes or prefixes to enable (replaces the defaults)."}),
+    (("--extend-select",), {"default": None, "help": "Comma-separated codes to enable in addition."}),
+    (("--ignore",), {"default": None, "help": "Comma-separated codes to disable."}),
+    (("-f", "--file", "files"), {"multiple": True, "type": _PATH_FILE, "help": "Compose files of ONE project, merged in order like `docker compose -f`."}),
+    (("--stdin-filename",), {"default": None, "help": "The name to report for standard input (`-`)."}),
+    (("--project-directory",), {"compose": True, "type": ("path", {"file_okay": False}), "help": "Folder relative paths start from, as `docker compose --project-directory`."}),
+    (("--env-file", "env_file"), {"multiple": True, "compose": True, "type": _PATH_FILE, "help": "Variables file(s) instead of the project's .env, as `docker compose --env-file`."}),
+    (("--profile", "profile"), {"multiple": True, "compose": True, "help": "Active profile(s), as `docker compose --profile` (default: COMPOSE_PROFILES)."}),
+)
+
+LINT_OPTIONS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = SELECTION_OPTIONS + (
+    (("--format", "output_format"), {"default": "text", "show_default": True, "help": "text, concise, json, sarif, github, gitlab, or auto (github under GitHub Actions, else text)."}),
+    (("-o", "--output"), {"type": ("path", {"dir_okay": False, "writable": True}), "help": "Write the report to a file instead of standard output."}),
+    (("--fail-level",), {"type": ("choice", ("error", "warning", "info")), "default": None, "help": "Lowest severity that makes the exit code 1 (default: error)."}),
+    (("--exit-zero",), {"is_flag": True, "help": "Exit 0 even when there are findings."}),
+    (("--statistics",), {"is_flag": True, "help": "Show counts per rule instead of each finding."}),
+    (("--color", "color_option"), {"type": ("choice", ("auto", "always", "never")), "default": "auto", "show_default": True}),
+    (("--no-cache",), {"is_flag": True, "help": "Do not read or write the result cache (HOLDFAST_NO_CACHE=1)."}),
+    (("-p", "--project-name"), {"compose": True, "help": "Project name, as `docker compose -p` (default: COMPOSE_PROJECT_NAME, `name:`, the folder)."}),
+    (("--add-ignore",), {"is_flag": True, "help": "Baseline: write `# holdfast: ignore[CODE] TODO` on the line of every finding, then exit 0."}),
+    (("-j", "--jobs"), {"type": ("int", 1), "default": None, "help": "Worker processes for many projects (default: the CPUs holdfast may use)."}),
+    (("--engine", "use_engine"), {"is_flag": True, "help": "Also ask the Docker engine about local images holdfast does not know (their declared VOLUMEs). Off by default: lint never needs Docker."}),
+    (("-H", "--host", "engine_host"), {"default": None, "help": "With --engine: the Docker engine URL (default: DOCKER_HOST, then the current context)."}),
+)
+
+
+def option_name(declarations: tuple[str, ...]) -> str:
+    """The parameter name click gives an option: its bare name, else its long name."""
+    bare = [d for d in declarations if not d.startswith("-")]
+    if bare:
+        return bare[0]
+    return next(d for d in declarations if d.startswith("--"))[2:].replace("-", "_").lower()
+
+
+def parse_lint_argv(args: list[str]) -> tuple[tuple[str, ...], dict[str, Any], dict[str, Any]] | None:
+    """(paths, options, Compose options) of a plain `holdfast lint` argv, as click would give them; else None.
+
+    Plain means: `lint`, then paths and the options of LINT_OPTIONS written
+    `--name value`, `--name=value`, `-x value` or as a flag, each at most once
+    (except the repeatable ones), every value one click accepts. Anything else is
+    click's to parse and, if need be, to refuse: None.
+    """
+    if not args or args[0] != "lint" or sys.platform.startswith("win") or "_HOLDFAST_COMPLETE" in os.environ:
+        return None
+    table = {}
+    for declarations, spec in LINT_OPTIONS:
+        for declaration in declarations:
+            if declaration.startswith("-"):
+                table[declaration] = (option_name(declarations), spec)
+    given: dict[str, Any] = {}
+    paths: list[str] = []
+    position, count = 1, len(args)
+    while position < count:
+        arg = args[position]
+        position += 1
+        if not isinstance(arg, str):
             return None
-        module_name, attr = target.split(":")
+        if arg == "-" or not arg.startswith("-"):
+            paths.append(arg)
+            continue
+        name, equals, value = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        entry = table.get(name)
+        if entry is None:
+            return None  # `--`, an unknown option, `-xVALUE`, a cluster of short options
+        dest, spec = entry
+        if spec.get("is_flag"):
+            if equals:
+                return None
+            value = True
+        elif not equals:
+            if position == count or not isinstance(args[position], str):
+                return None
+            value = args[position]
+            position += 1
+        kind = spec.get("type")
+        if not _accepted(kind, value):
+            return None
+        if kind is not None and kind[0] == "int":
+            value = int(value)
+        if spec.get("multiple"):
+            given.setdefault(dest, []).append(value)
+        elif dest in given:
+            return None
+        else:
+            given[dest] = value
+    if not all(_accepted(PATHS_TYPE, path) for path in paths):
+        return None
+    options: dict[str, Any] = {}
+    for declarations, spec in LINT_OPTIONS:
+        dest = option_name(declarations)
+        if spec.get("multiple"):
+            options[dest] = tuple(given.get(dest, ()))
+        else:
+            options[dest] = given.get(dest, False if spec.get("is_flag") else spec.get("default"))
+    compose = {
+        "project_name": options.pop("project_name") or None,  # as compose_options() reads it
+        "project_directory": options.pop("project_directory"),
+        "env_files": list(options.pop("env_file")),
+        "profiles": list(options.pop("profile")),
+    }
+    return tuple(paths), options, compose
+
+
+def _accepted(spec: tuple[str, Any] | None, value: Any) -> bool:
+    """Whether click takes `value` for a parameter of this type spec (an "int" as int(value))."""
+    if spec is None or value is True:
+        return True
+    kind, detail = spec
+    if kind == "choice":
+        return value in detail
+    if kind == "int":
         try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.startswith("holdfast"):
-                return None  # not built yet in this installation
-            raise
-        return getattr(module, attr)
+            return int(value) >= detail
+        except ValueError:
+            return False
+    try:  # "path": click.Path's checks of what exists
+        mode = os.stat(value).st_mode
+    except OSError:
+        return True
+    except ValueError:  # a NUL byte: click fails in its own way
+        return False
+    if not detail.get("file_okay", True) and stat.S_ISREG(mode):
+        return False
+    if not detail.get("dir_okay", True) and stat.S_ISDIR(mode):
+        return False
+    if not os.access(value, os.R_OK):
+        return False
+    return not (detail.get("writable") and not os.access(value, os.W_OK))
 
 
-@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, "--version", prog_name="holdfast")
-def cli() -> None:
-    """Lint and fix Docker Compose files so that databases keep their data."""
-
-
+# ------------------------------------------------------------------- entry point
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run click without its own exit handling, so every error is one line."""
+    """Entry point: plain lint runs directly, the rest through click; every error is one line.
+
+    During a plain lint the cyclic garbage collector waits for 10,000 new objects
+    instead of 700: start-up creates tens of thousands (modules, classes, rules) that
+    all live to the end, and scanning them again and again is about 1.5% of a
+    one-file lint; the garbage it may leave for longer is a few megabytes at most.
+    """
+    thresholds = gc.get_threshold()
+    plain = None
     try:
-        code = cli.main(args=argv, prog_name="holdfast", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        code = exc.exit_code
-    except click.Abort:
-        click.echo("holdfast: aborted", err=True)
-        code = EXIT_USAGE
-    except click.ClickException as exc:
-        click.echo(f"holdfast: error: {exc.format_message()}", err=True)
-        code = EXIT_USAGE
+        plain = parse_lint_argv(sys.argv[1:] if argv is None else list(argv))
+        if plain is not None:
+            gc.set_threshold(10_000, *thresholds[1:])
+        code = _click_main(argv) if plain is None else _plain_lint(*plain)
     except UserError as exc:
-        click.echo(f"holdfast: error: {exc}", err=True)
+        echo(f"holdfast: error: {exc}", err=True)
         code = EXIT_USAGE
     except BrokenPipeError:
         code = EXIT_OK
     except KeyboardInterrupt:
-        click.echo("holdfast: interrupted", err=True)
+        echo("holdfast: interrupted", err=True)
         code = 130
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
         if os.environ.get("HOLDFAST_DEBUG"):
             raise
-        click.echo(f"holdfast: internal error: {type(exc).__name__}: {exc} (set HOLDFAST_DEBUG=1 for a traceback)", err=True)
+        echo(f"holdfast: internal error: {type(exc).__name__}: {exc} (set HOLDFAST_DEBUG=1 for a traceback)", err=True)
         code = EXIT_USAGE
-    sys.exit(code if isinstance(code, int) else 0)
+    code = code if isinstance(code, int) else 0
+    if plain is not None and argv is None:
+        _exit_now(code)
+    gc.set_threshold(*thresholds)  # as it was, for callers of main([...]) from Python
+    sys.exit(code)
 
 
-def user_errors(func: Callable[..., int]) -> Callable[..., None]:
-    """Turn the project's known error types into UserError and the return value into the exit code."""
-    import functools
+def _exit_now(code: int) -> None:
+    """End the `holdfast` process at once when nothing is left to run at exit.
 
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        from holdfast.config import ConfigError
-        from holdfast.discovery import DiscoveryError
-        from holdfast.document import DocumentError
+    Tearing the interpreter down (freeing every module and object) is about 7% of
+    a one-file lint and changes nothing a user sees. Only for the command itself
+    (this function's module's `main` run as `__main__`'s `main`, as the console
+    script and `python -m holdfast` do), and only when no atexit callback (coverage,
+    a plugin's clean-up, tempfile's finalizers), thread or worker pool needs the
+    normal exit, and once both output streams are flushed; otherwise it returns
+    and the caller exits normally.
+    """
+    import atexit
 
-        try:
-            code = func(*args, **kwargs)
-        except (ConfigError, DiscoveryError, DocumentError, ValueError, OSError) as exc:
-            raise UserError(str(exc)) from None
-        raise click.exceptions.Exit(code)
-
-    return wrapper
-
-
-# ----------------------------------------------------------------- shared options
-def selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """--select/--ignore/--extend-select/--config, shared by lint and fix."""
-    options = [
-        click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Configuration file (default: nearest .holdfast.toml or pyproject.toml [tool.holdfast])."),
-        click.option("--select", default=None, help="Comma-separated rule codes or prefixes to enable (replaces the defaults)."),
-        click.option("--extend-select", default=None, help="Comma-separated codes to enable in addition."),
-        click.option("--ignore", default=None, help="Comma-separated codes to disable."),
-        click.option("-f", "--file", "files", multiple=True, type=click.Path(dir_okay=False), help="Compose files of ONE project, merged in order like `docker compose -f`."),
-        click.option("--stdin-filename", default=None, help="The name to report for standard input (`-`)."),
-        # Compose's own project options, as `docker compose` reads them (kept in the click context)
-        click.option("--project-directory", callback=_keep, expose_value=False, type=click.Path(file_okay=False), help="Folder relative paths start from, as `docker compose --project-directory`."),
-        click.option("--env-file", "env_file", multiple=True, callback=_keep, expose_value=False, type=click.Path(dir_okay=False), help="Variables file(s) instead of the project's .env, as `docker compose --env-file`."),
-        click.option("--profile", "profile", multiple=True, callback=_keep, expose_value=False, help="Active profile(s), as `docker compose --profile` (default: COMPOSE_PROFILES)."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+    main_module = sys.modules.get("__main__")
+    if getattr(main_module, "main", None) is not main or "threading" in sys.modules or "multiprocessing" in sys.modules:
+        return
+    count = getattr(atexit, "_ncallbacks", None)
+    if count is None or count() != 0:
+        return
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except Exception:  # noqa: BLE001 - e.g. a closed pipe: the normal exit deals with it as before
+        return
+    os._exit(code)
 
 
-def _keep(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
-    ctx.meta[f"holdfast.{param.name}"] = value
-    return value
+def _click_main(argv: list[str] | None) -> Any:
+    """Run the click command group without click's own exit handling."""
+    import click
+
+    from holdfast.commands import cli
+
+    try:
+        return cli.main(args=argv, prog_name="holdfast", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.Abort:
+        echo("holdfast: aborted", err=True)
+        return EXIT_USAGE
+    except click.ClickException as exc:
+        echo(f"holdfast: error: {exc.format_message()}", err=True)
+        return EXIT_USAGE
 
 
+def _plain_lint(paths: tuple[str, ...], options: dict[str, Any], compose: dict[str, Any]) -> int:
+    """`holdfast lint` without click, ending as click's command would (Ctrl-C or end of input: aborted)."""
+    try:
+        return call_with_user_errors(run_lint, paths, compose=compose, **options)
+    except (EOFError, KeyboardInterrupt):
+        echo("", err=True)
+        echo("holdfast: aborted", err=True)
+        return EXIT_USAGE
+
+
+def call_with_user_errors(func: Callable[..., int], *args: Any, **kwargs: Any) -> int:
+    """func's result, with the project's known error types raised as UserError."""
+    from holdfast.config import ConfigError
+    from holdfast.discovery import DiscoveryError
+    from holdfast.document import DocumentError
+
+    try:
+        return func(*args, **kwargs)
+    except (ConfigError, DiscoveryError, DocumentError, ValueError, OSError) as exc:
+        raise UserError(str(exc)) from None
+
+
+def echo(text: str, nl: bool = True, err: bool = False, color: bool | None = None) -> None:
+    """click.echo(text), without importing click where click would write the text unchanged.
+
+    That is: click not loaded, no ESC in the text (nothing for click to strip) and
+    an ordinary text stream, off Windows and not ASCII-encoded (click re-encodes
+    those); anything else goes through click.echo itself.
+    """
+    stream = sys.stderr if err else sys.stdout
+    if "click" not in sys.modules and "\x1b" not in text and _plain_text_stream(stream):
+        stream.write(text + "\n" if nl else text)
+        stream.flush()
+        return
+    import click
+
+    click.echo(text, nl=nl, err=err, color=color)
+
+
+def _plain_text_stream(stream: Any) -> bool:
+    if sys.platform.startswith("win") or not isinstance(stream, io.TextIOWrapper) or stream.errors is None:
+        return False
+    try:
+        return codecs.lookup(stream.encoding).name != "ascii"
+    except LookupError:
+        return True
+
+
+# ----------------------------------------------------------------- shared helpers
 def compose_options() -> dict[str, Any]:
-    """The Compose project options given on the command line (-p, --project-directory, --env-file, --profile)."""
+    """The Compose project options given on the command line (-p, --project-directory, --env-file, --profile).
+
+    Read from the running click command; `parse_lint_argv` gives the same dict without click.
+    """
+    import click
+
     ctx = click.get_current_context(silent=True)
     meta = ctx.meta if ctx is not None else {}
     return {
@@ -170,11 +352,14 @@ def build_config(paths: tuple[str, ...], config_path: str | None, select: str | 
     return config.with_overrides(**changes)
 
 
-def collect_projects(paths: tuple[str, ...], files: tuple[str, ...], config: Any) -> list[Any]:
-    """The projects to lint: explicit -f files form one project; PATHS are discovered and grouped."""
+def collect_projects(paths: tuple[str, ...], files: tuple[str, ...], config: Any, compose: dict[str, Any] | None = None) -> list[Any]:
+    """The projects to lint: explicit -f files form one project; PATHS are discovered and grouped.
+
+    `compose` holds Compose's project options (default: those of the running click command).
+    """
     from holdfast.discovery import compose_selection, discover, group_projects
 
-    options = compose_options()
+    options = compose_options() if compose is None else compose
     projects = []
     if files:
         for path in files:
@@ -213,36 +398,20 @@ def choose_color(option: str, output: str | None) -> bool:
 
 
 # --------------------------------------------------------------------------- lint
-@click.command("lint")
-@click.argument("paths", nargs=-1, type=click.Path())
-@selection_options
-@click.option("--format", "output_format", default="text", show_default=True, help="text, concise, json, sarif, github, gitlab, or auto (github under GitHub Actions, else text).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write the report to a file instead of standard output.")
-@click.option("--fail-level", type=click.Choice(["error", "warning", "info"]), default=None, help="Lowest severity that makes the exit code 1 (default: error).")
-@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
-@click.option("--statistics", is_flag=True, help="Show counts per rule instead of each finding.")
-@click.option("--color", "color_option", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
-@click.option("--no-cache", is_flag=True, help="Do not read or write the result cache (HOLDFAST_NO_CACHE=1).")
-@click.option("-p", "--project-name", callback=_keep, expose_value=False, help="Project name, as `docker compose -p` (default: COMPOSE_PROJECT_NAME, `name:`, the folder).")
-@click.option("--add-ignore", is_flag=True, help="Baseline: write `# holdfast: ignore[CODE] TODO` on the line of every finding, then exit 0.")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes for many projects (default: the CPUs holdfast may use).")
-@click.option("--engine", "use_engine", is_flag=True, help="Also ask the Docker engine about local images holdfast does not know (their declared VOLUMEs). Off by default: lint never needs Docker.")
-@click.option("-H", "--host", "engine_host", default=None, help="With --engine: the Docker engine URL (default: DOCKER_HOST, then the current context).")
-@user_errors
-def lint_command(paths: tuple[str, ...], files: tuple[str, ...], config_path: str | None, select: str | None, extend_select: str | None, ignore: str | None, stdin_filename: str | None, output_format: str, output: str | None, fail_level: str | None, exit_zero: bool, statistics: bool, color_option: str, no_cache: bool, add_ignore: bool = False, jobs: int | None = None, use_engine: bool = False, engine_host: str | None = None) -> int:
-    """Check compose files (folders are searched; no PATHS: the current project)."""
+def run_lint(paths: tuple[str, ...], *, compose: dict[str, Any], files: tuple[str, ...], config_path: str | None, select: str | None, extend_select: str | None, ignore: str | None, stdin_filename: str | None, output_format: str, output: str | None, fail_level: str | None, exit_zero: bool, statistics: bool, color_option: str, no_cache: bool, add_ignore: bool = False, jobs: int | None = None, use_engine: bool = False, engine_host: str | None = None) -> int:
+    """`holdfast lint`: check compose files and write the report; the exit code."""
     from holdfast.engine import lint_many
 
     if no_cache:
         os.environ["HOLDFAST_NO_CACHE"] = "1"
     config = build_config(paths + files, config_path, select, extend_select, ignore, fail_level)
-    projects = collect_projects(paths, files, config)
+    projects = collect_projects(paths, files, config, compose)
     stdin = read_stdin(projects, stdin_filename)
     load = None if config_path else (lambda start: build_config((start,), None, select, extend_select, ignore, fail_level))
     work = assign_linters(projects, config, load)
     if use_engine:
         for note in engine_facts(work, engine_host):
-            click.echo(f"holdfast: {note}", err=True)
+            echo(f"holdfast: {note}", err=True)
     findings, sources, displayed, failing = lint_many(work, stdin, workers=jobs)
     if add_ignore:
         from holdfast.baseline import report_baseline
@@ -316,13 +485,13 @@ def write_report(findings: list[Any], linter: Any, sources: dict[str, str], file
     text = reporter.render(report)
     if name in ("json", "sarif", "gitlab"):
         for notice in report.notices:
-            click.echo(f"holdfast: warning: {notice}", err=True)
+            echo(f"holdfast: warning: {notice}", err=True)
     if output:
         from holdfast.fileio import write_text_atomic
 
         write_text_atomic(output, text)
     else:
-        click.echo(text, nl=not text.endswith("\n"), color=color)
+        echo(text, nl=not text.endswith("\n"), color=color)
 
 
 def _escaped_paths(findings: list[Any], sources: dict[str, str], files: list[str]) -> tuple[list[Any], dict[str, str], list[str]]:
@@ -341,90 +510,3 @@ def _escaped_paths(findings: list[Any], sources: dict[str, str], files: list[str
         if fix is not None and getattr(fix, "path", None):
             fix.path = safe_path(fix.path)
     return findings, {safe_path(p): t for p, t in sources.items()}, [safe_path(p) for p in files]
-
-
-# -------------------------------------------------------------------- rules & docs
-@click.command("rules")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False))
-@click.option("--format", "output_format", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True, help="json and markdown: the documentation of every rule.")
-@click.option("--write-docs", "docs_dir", type=click.Path(file_okay=False), default=None, help="Write one Markdown page per built-in rule and the rule table (README.md) into this folder.")
-@click.option("--readme", "readme", type=click.Path(dir_okay=False, exists=True), default=None, help="With --write-docs: also rewrite the rule table between the markers in this README.")
-@user_errors
-def rules_command(config_path: str | None, output_format: str = "text", docs_dir: str | None = None, readme: str | None = None) -> int:
-    """List every rule: code, name, severity, fixable, enabled."""
-    from holdfast.config import load_config
-    from holdfast.engine import Linter
-
-    if docs_dir is not None:
-        from holdfast.rules import holdfast_rules
-        from holdfast.rules_doc import write_docs
-
-        builtin = {rule.code: rule for rule in holdfast_rules()}
-        written = write_docs(builtin, docs_dir)
-        if readme is not None:
-            from holdfast.rules_doc import write_readme_table
-
-            try:
-                if write_readme_table(builtin, readme, docs_dir):
-                    written.append(readme)
-            except ValueError as exc:
-                raise UserError(f"{readme}: {exc}") from None
-        click.echo(f"{len(written)} file{'s' if len(written) != 1 else ''} updated in {docs_dir}", err=True)
-        return EXIT_OK
-    config = load_config(config_path)
-    linter = Linter(config, with_fixes=False)
-    if output_format != "text":
-        from holdfast import rules_doc
-
-        click.echo(rules_doc.to_json(linter.rules) if output_format == "json" else rules_doc.to_markdown(linter.rules), nl=False)
-        return EXIT_OK
-    rows = [("code", "name", "severity", "fixable", "enabled")]
-    for code, rule in sorted(linter.rules.items()):
-        severity = config.severity.get(code, rule.severity).label
-        rows.append((code, rule.name, severity, "yes" if rule.fixable else "no", "yes" if config.is_selected(code, rule.enabled_by_default) else "no"))
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    for row in rows:
-        click.echo("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
-    for notice in linter.notices:
-        click.echo(f"holdfast: warning: {notice}", err=True)
-    return EXIT_OK
-
-
-@click.command("rule")
-@click.argument("code")
-@user_errors
-def rule_command(code: str) -> int:
-    """Show a rule's documentation."""
-    import inspect
-
-    from holdfast.config import Config
-    from holdfast.engine import Linter
-
-    linter = Linter(Config(), with_fixes=False)
-    rule = linter.rules.get(code.upper())
-    if rule is None:
-        raise UserError(f"no rule {code!r} (see `holdfast rules`)")
-    doc = inspect.cleandoc(rule.__doc__ or rule.name)
-    header = f"{rule.code} {rule.name} ({rule.severity.label}{', fixable' if rule.fixable else ''}{'' if rule.enabled_by_default else ', off by default'})"
-    click.echo(f"{header}\n\n{doc}")
-    return EXIT_OK
-
-
-@click.command("plugins")
-@user_errors
-def plugins_command() -> int:
-    """List the plugins that loaded (and those that failed)."""
-    from holdfast.plugins import load_plugins
-
-    plugins = load_plugins()
-    rules = plugins.rules()
-    for item in plugins.loaded:
-        origin = f"{item.distribution} {item.version}" if item.distribution else "?"
-        status = f"FAILED: {item.error}" if item.error else "ok"
-        click.echo(f"{item.name:<12} {item.value:<32} {origin:<24} {status}")
-    click.echo(f"{len(rules)} rules from {sum(1 for p in plugins.loaded if not p.error)} plugins")
-    return EXIT_OK
-
-
-for _command in (lint_command, rules_command, rule_command, plugins_command):
-    cli.add_command(_command)
