@@ -343,6 +343,8 @@ def build_config(paths: tuple[str, ...], config_path: str | None, select: str | 
     changes: dict[str, Any] = {}
     if select is not None:
         changes["select"] = _codes(select)
+        if not changes["select"]:  # `--select "$RULES"` with the variable empty would silently check nothing
+            raise UserError("--select names no rule code; give codes or prefixes such as HF1,HF301")
     if extend_select is not None:
         changes["extend_select"] = config.extend_select + (_codes(extend_select) or ())
     if ignore is not None:

@@ -147,28 +147,41 @@ def _relative(path: str, base: str) -> str:
         return path
 
 
-def _toml_load(path: str) -> dict[str, Any]:
+CONFIG_READ_LIMIT = 1024 * 1024  # a configuration file, or a pyproject.toml holding one
+
+
+def _read_config_bytes(path: str) -> bytes:
+    """The bytes of a configuration file: a regular file of at most CONFIG_READ_LIMIT bytes."""
+    from holdfast.fileio import UnreadableFile, read_regular_file
+
+    try:
+        return read_regular_file(path, CONFIG_READ_LIMIT)
+    except UnreadableFile as exc:
+        raise ConfigError(f"{path}: {exc.strerror or exc}") from None
+
+
+def _toml_load(path: str, raw: bytes | None = None) -> dict[str, Any]:
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover
         import tomli as tomllib
+    if raw is None:
+        raw = _read_config_bytes(path)
     try:
-        with open(path, "rb") as handle:
-            return tomllib.load(handle)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(f"{path}:{line}:{column}: invalid UTF-8 byte 0x{raw[exc.start]:02x}; TOML files must be UTF-8") from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
 
 
-def _mentions_holdfast(path: str) -> bool:
+def _mentions_holdfast(raw: bytes) -> bool:
     """Whether a pyproject.toml can hold our table: `[tool.holdfast...]`, a dotted
     `tool.holdfast` key, or `holdfast = {...}` inside a bare `[tool]` table."""
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
-    except OSError:
-        return True  # let the real read report the problem
     return b"tool.holdfast" in raw or (b"[tool]" in raw and b"holdfast" in raw)
 
 
@@ -178,10 +191,11 @@ def find_config_file(start: str) -> tuple[str, dict[str, Any]] | None:
     while True:
         for name in CONFIG_FILES:
             candidate = os.path.join(directory, name)
-            if os.path.isfile(candidate):
-                if name == "pyproject.toml" and not _mentions_holdfast(candidate):
+            if os.path.exists(candidate):
+                raw = _read_config_bytes(candidate)  # a FIFO, a device or a huge file is an error, not a hang
+                if name == "pyproject.toml" and not _mentions_holdfast(raw):
                     continue  # most projects' pyproject.toml: no need to import and run a TOML parser
-                data = _toml_load(candidate)
+                data = _toml_load(candidate, raw)
                 if name == "pyproject.toml":
                     table = data.get("tool", {}).get("holdfast")
                     if table is None:
@@ -197,7 +211,7 @@ def find_config_file(start: str) -> tuple[str, dict[str, Any]] | None:
 def load_config(path: str | None = None, start: str | None = None) -> Config:
     """Load `--config PATH`, or the nearest configuration above `start`, or the defaults."""
     if path is not None:
-        if not os.path.isfile(path):
+        if not os.path.exists(path):
             raise ConfigError(f"{path}: configuration file not found")
         data = _toml_load(path)
         if os.path.basename(path) == "pyproject.toml":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import textwrap
 from pathlib import Path
 
@@ -316,3 +317,41 @@ def test_check_codes_knows_plugin_codes():
     assert config.check_codes(["HF101", "X900"]) == []
     [line] = config.check_codes(["HF101"])
     assert "'X9'" in line
+
+
+def _lint_in(folder, capsys, monkeypatch):
+    from holdfast.cli import main
+
+    (folder / "compose.yaml").write_text("services:\n  db:\n    image: postgres:16\n")
+    monkeypatch.chdir(folder)
+    with pytest.raises(SystemExit) as exc:
+        main(["lint", "--no-cache"])
+    return exc.value.code, capsys.readouterr().err
+
+
+def test_config_with_invalid_utf8_names_the_byte_and_its_line(tmp_path, capsys, monkeypatch):
+    (tmp_path / ".holdfast.toml").write_bytes(b'ignore = ["HF104"]\nx = "\xc3\x28"\n')
+    code, err = _lint_in(tmp_path, capsys, monkeypatch)
+    assert code == 2
+    assert err.strip() == f"holdfast: error: {tmp_path / '.holdfast.toml'}:2:6: invalid UTF-8 byte 0xc3; TOML files must be UTF-8"
+
+
+def test_config_that_is_a_fifo_or_a_device_is_refused_not_read(tmp_path, capsys, monkeypatch):
+    os.mkfifo(tmp_path / ".holdfast.toml")
+    code, err = _lint_in(tmp_path, capsys, monkeypatch)
+    assert code == 2 and "not a regular file" in err and err.count("\n") == 1
+    (tmp_path / ".holdfast.toml").unlink()
+    (tmp_path / "pyproject.toml").symlink_to("/dev/zero")
+    code, err = _lint_in(tmp_path, capsys, monkeypatch)
+    assert code == 2 and "not a regular file" in err
+
+
+def test_empty_select_on_the_command_line_is_an_error(tmp_path, capsys, monkeypatch):
+    from holdfast.cli import main
+
+    (tmp_path / ".holdfast.toml").write_text("")
+    (tmp_path / "compose.yaml").write_text("services:\n  db:\n    image: postgres:16\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main(["lint", "--select", " , "])
+    assert exc.value.code == 2 and "--select names no rule code" in capsys.readouterr().err
