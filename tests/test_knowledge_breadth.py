@@ -69,7 +69,7 @@ APPLICATIONS = [
     ("ghcr.io/girlbossceo/conduwuit:v0.4.6", ["/var/lib/conduwuit"]),
     ("technitium/dns-server:13.3.0", ["/etc/dns"]),
     ("stalwartlabs/stalwart:v0.13.0", ["/opt/stalwart"]),
-    ("stalwartlabs/mail-server:v0.10.5", ["/opt/stalwart-mail/data", "/opt/stalwart-mail/etc"]),
+    ("stalwartlabs/mail-server:v0.10.5", ["/opt/stalwart-mail"]),
     ("kanidm/server:1.4.2", ["/data"]),
     ("stonith404/pingvin-share:v1.2.0", ["/opt/app/backend/data"]),
     ("metabase/metabase:v0.50.10", ["/metabase.db"]),
