@@ -46,6 +46,7 @@ DATA_STORES = [
     ("hashicorp/nomad:1.8", ["/nomad/data"]),
     ("bitnami/clickhouse-keeper:25", ["/bitnami/clickhouse-keeper"]),
     ("public.ecr.aws/bitnami/activemq:6.1", ["/bitnami/activemq/data"]),
+    ("bitnamilegacy/scylladb:2025.1", ["/bitnami/scylladb/data"]),
 ]
 
 APPLICATIONS = [
