@@ -152,6 +152,9 @@ def test_look_alikes_are_not_flagged(tmp_path, image):
         ("    image: woodpeckerci/woodpecker-server:v3\n    environment:\n      WOODPECKER_DATABASE_DRIVER: sqlite3\n", True),
         ("    image: traccar/traccar:6.5\n    environment:\n      CONFIG_USE_ENVIRONMENT_VARIABLES: 'true'\n      DATABASE_DRIVER: org.postgresql.Driver\n", False),
         ("    image: traccar/traccar:6.5\n", True),
+        ("    image: drone/drone:2\n    environment:\n      DRONE_DATABASE_DRIVER: postgres\n", False),
+        ("    image: vikunja/vikunja:0.24\n    environment:\n      VIKUNJA_DATABASE_TYPE: postgres\n    volumes:\n      - ./files:/app/vikunja/files\n", False),
+        ("    image: vikunja/vikunja:0.24\n    environment:\n      VIKUNJA_DATABASE_TYPE: sqlite\n    volumes:\n      - ./files:/app/vikunja/files\n", True),
         ("    image: directus/directus:11.1\n    environment:\n      DB_CLIENT: sqlite3\n      DB_FILENAME: /srv/db/data.db\n    volumes:\n      - ./db:/srv/db\n      - ./up:/directus/uploads\n", False),
     ],
 )
