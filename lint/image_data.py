@@ -136,7 +136,9 @@ def entry_from_data(item: Mapping[str, Any]) -> ImageEntry:
     if "users" in item:
         values["users"] = tuple((u[0], u[1]) for u in item["users"])
     if "external_env" in item:
-        values["external_env"] = tuple((tuple(x["names"]), tuple(v.lower() for v in x.get("local", ()))) for x in item["external_env"])
+        values["external_env"] = tuple(
+            (tuple(x["names"]), tuple(v.lower() for v in x.get("local", ())), tuple(x.get("paths", ()))) for x in item["external_env"]
+        )
     return _build(ImageEntry, _IE, values)
 
 

@@ -258,8 +258,9 @@ class ImageEntry:
     hook: _Hook | str | None = field(default=None, compare=False, repr=False)
     category: str = "data-store"
     fallback: bool = False  # matches only when no other entry does
-    # (env names, local values): a value outside ``local`` puts the data in an external database
-    external_env: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()
+    # (env names, local values, paths): a value outside ``local`` puts the data in an external
+    # database; with ``paths`` only those paths move there (uploads stay), else everything does
+    external_env: tuple[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...] = ()
 
     # ---------------------------------------------------------------- resolve
     def resolve(
@@ -329,7 +330,7 @@ class ImageEntry:
             hook = hook_named(hook)
         if hook is not None:
             hook(draft)
-        external = self._external_store(env_map)
+        external = self._external_store(draft)
         if external is not None:
             draft.ephemeral = external
         if not_server is not None:
@@ -363,14 +364,24 @@ class ImageEntry:
         )
 
     # ---------------------------------------------------------------- helpers
-    def _external_store(self, env: Mapping[str, str]) -> str | None:
+    def _external_store(self, draft: _Draft) -> str | None:
         """Why the container keeps nothing when its env points it at an external database
-        (``KC_DB=postgres``, ``MB_DB_TYPE=mysql``), else None; an unresolved value decides nothing."""
-        for names, local in self.external_env:
+        (``KC_DB=postgres``, ``MB_DB_TYPE=mysql``), else None; an unresolved value decides nothing.
+        An entry naming the database's own paths (``DB_CLIENT=pg`` moves Directus' SQLite
+        folder, not its uploads) drops only those and keeps the rest."""
+        for names, local, moved in self.external_env:
             for name in names:
-                value = (env.get(name) or "").strip()
+                value = (draft.env.get(name) or "").strip()
                 if value and "$" not in value and value.lower() not in local:
-                    return f"the data is kept in an external database ({name}={value})"
+                    reason = f"the data is kept in an external database ({name}={value})"
+                    if not moved:
+                        return reason
+                    for _rule, paths in draft.layouts:
+                        paths[:] = [dp for dp in paths if not any(_within(dp.path, m) for m in moved)]
+                    if not any(dp.role == "data" for _rule, paths in draft.layouts for dp in paths):
+                        return reason
+                    draft.note(f"the database is external ({name}={value}); {', '.join(moved)} is not needed")
+                    break
         return None
 
     def _user_for(self, ref: ImageRef) -> str | None:

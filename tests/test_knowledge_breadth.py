@@ -44,6 +44,9 @@ DATA_STORES = [
     ("falkordb/falkordb:v4.4.1", ["/var/lib/falkordb/data"]),
     ("starrocks/allin1-ubuntu:3.3.22", ["/data/deploy/starrocks/fe/meta", "/data/deploy/starrocks/be/storage"]),
     ("hashicorp/nomad:1.8", ["/nomad/data"]),
+    ("bitnami/clickhouse-keeper:25", ["/bitnami/clickhouse-keeper"]),
+    ("public.ecr.aws/bitnami/activemq:6.1", ["/bitnami/activemq/data"]),
+    ("bitnamilegacy/scylladb:2025.1", ["/bitnami/scylladb/data"]),
 ]
 
 APPLICATIONS = [
@@ -69,7 +72,7 @@ APPLICATIONS = [
     ("ghcr.io/girlbossceo/conduwuit:v0.4.6", ["/var/lib/conduwuit"]),
     ("technitium/dns-server:13.3.0", ["/etc/dns"]),
     ("stalwartlabs/stalwart:v0.13.0", ["/opt/stalwart"]),
-    ("stalwartlabs/mail-server:v0.10.5", ["/opt/stalwart-mail/data", "/opt/stalwart-mail/etc"]),
+    ("stalwartlabs/mail-server:v0.10.5", ["/opt/stalwart-mail"]),
     ("kanidm/server:1.4.2", ["/data"]),
     ("stonith404/pingvin-share:v1.2.0", ["/opt/app/backend/data"]),
     ("metabase/metabase:v0.50.10", ["/metabase.db"]),
@@ -87,6 +90,14 @@ APPLICATIONS = [
     ("ghcr.io/diced/zipline:4.0.0", ["/zipline/uploads"]),
     ("mbentley/omada-controller:5.15", ["/opt/tplink/EAPController/data"]),
     ("ckulka/baikal:0.10.1-nginx", ["/var/www/baikal/Specific"]),
+    ("invoiceninja/invoiceninja-debian:5.12.0", ["/var/www/html/storage"]),
+    ("invoiceninja/invoiceninja-octane:5.12.0", ["/app/storage"]),
+    ("bitnamilegacy/owncloud:10", ["/bitnami/owncloud"]),
+    ("bitnami/orangehrm:5", ["/bitnami/orangehrm"]),
+    ("bitnami/jasperreports:8", ["/bitnami/jasperreports"]),
+    ("bitnami/ejbca:8", ["/bitnami/ejbca"]),
+    ("bitnami/phabricator:2021", ["/bitnami/phabricator"]),
+    ("bitnamilegacy/testlink:1", ["/bitnami/testlink"]),
 ]
 
 LOOK_ALIKES = [
@@ -137,6 +148,14 @@ def test_look_alikes_are_not_flagged(tmp_path, image):
         ("    image: metabase/metabase:v0.50.10\n    environment:\n      MB_DB_FILE: /srv/mb/metabase.db\n", True),
         ("    image: semaphoreui/semaphore:v2.10.22\n    environment:\n      SEMAPHORE_DB_DIALECT: postgres\n", False),
         ("    image: semaphoreui/semaphore:v2.10.22\n    environment:\n      SEMAPHORE_DB_DIALECT: bolt\n", True),
+        ("    image: woodpeckerci/woodpecker-server:v3\n    environment:\n      WOODPECKER_DATABASE_DRIVER: postgres\n", False),
+        ("    image: woodpeckerci/woodpecker-server:v3\n    environment:\n      WOODPECKER_DATABASE_DRIVER: sqlite3\n", True),
+        ("    image: traccar/traccar:6.5\n    environment:\n      CONFIG_USE_ENVIRONMENT_VARIABLES: 'true'\n      DATABASE_DRIVER: org.postgresql.Driver\n", False),
+        ("    image: traccar/traccar:6.5\n", True),
+        ("    image: drone/drone:2\n    environment:\n      DRONE_DATABASE_DRIVER: postgres\n", False),
+        ("    image: vikunja/vikunja:0.24\n    environment:\n      VIKUNJA_DATABASE_TYPE: postgres\n    volumes:\n      - ./files:/app/vikunja/files\n", False),
+        ("    image: vikunja/vikunja:0.24\n    environment:\n      VIKUNJA_DATABASE_TYPE: sqlite\n    volumes:\n      - ./files:/app/vikunja/files\n", True),
+        ("    image: directus/directus:11.1\n    environment:\n      DB_CLIENT: sqlite3\n      DB_FILENAME: /srv/db/data.db\n    volumes:\n      - ./db:/srv/db\n      - ./up:/directus/uploads\n", False),
     ],
 )
 def test_an_external_database_leaves_nothing_to_persist(tmp_path, service, flagged):
@@ -156,6 +175,16 @@ def test_an_external_database_leaves_nothing_to_persist(tmp_path, service, flagg
 )
 def test_env_and_flags_move_the_data(tmp_path, service):
     assert _lint(tmp_path, service) == []
+
+
+def test_an_external_database_leaves_the_uploads(tmp_path):
+    """DB_CLIENT=pg moves Directus' SQLite folder to PostgreSQL; the uploads stay in the container."""
+    service = "    image: directus/directus:11.1\n    environment:\n      DB_CLIENT: pg\n"
+    [finding] = _lint(tmp_path, service)
+    assert "/directus/uploads" in finding.message and "/directus/database" not in finding.message
+    assert _lint(tmp_path, service + "    volumes:\n      - ./up:/directus/uploads\n") == []
+    [finding] = _lint(tmp_path, "    image: directus/directus:11.1\n    volumes:\n      - ./up:/directus/uploads\n")
+    assert "/directus/database" in finding.message
 
 
 def test_external_database_is_explained():
