@@ -93,10 +93,15 @@ class Context:
 
         `holdfast fix` verifies every fix (the fix engine does so again for the whole
         batch). When lint only shows what is fixable (`options["verify"]` False), the
-        re-parse is skipped: it would double the parsing cost of every lint run.
+        re-parse is skipped: it would double the parsing cost of every lint run. The fix
+        engine may pass a callable instead: it records the check and verifies all the
+        findings' checks together (one parse per file instead of one per finding).
         """
-        if not self.options.get("verify", True):
+        check = self.options.get("verify", True)
+        if not check:
             return None
+        if callable(check):
+            return check(before, edits, intent)
         from holdfast.fixing import apply_edits, verify_change
 
         after = ComposeDocument(before.path, apply_edits(before.text, edits), has_bom=before.has_bom, real_path=before.real_path)

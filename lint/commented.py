@@ -65,7 +65,17 @@ def service_region(document: ComposeDocument, service: str) -> tuple[int, int, i
 
 
 def find_commented_volumes(document: ComposeDocument, service: str) -> CommentedBlock | None:
-    """The first commented-out `volumes:` block in the service that parses and mounts something."""
+    """The first commented-out `volumes:` block in the service that parses and mounts something.
+
+    Kept per document: HF101 asks while linting and its fixer asks again for the same service.
+    """
+    cache = document.__dict__.setdefault("_holdfast_commented", {})
+    if service not in cache:
+        cache[service] = _find_commented_volumes(document, service)
+    return cache[service]
+
+
+def _find_commented_volumes(document: ComposeDocument, service: str) -> CommentedBlock | None:
     region = service_region(document, service)
     if region is None:
         return None

@@ -130,15 +130,124 @@ class FileChange:
         old = _decode(self.original_bytes).splitlines(keepends=True)
         new = _decode(self.new_bytes).splitlines(keepends=True)
         fromfile = "/dev/null" if self.created else self.path
-        import difflib  # only --diff needs it; lint imports this module on every run
+        if len(old) + len(new) <= _DIFF_WHOLE_LINES:
+            import difflib  # only --diff needs it; lint imports this module on every run
 
-        lines = difflib.unified_diff(old, new, fromfile, self.path)
+            lines: Iterable[str] = difflib.unified_diff(old, new, fromfile, self.path)
+        else:
+            lines = _unified_diff(old, new, fromfile, self.path)
         out: list[str] = []
         for line in lines:
             if not line.endswith("\n"):
                 line += "\n\\ No newline at end of file\n"
             out.append(line)
         return "".join(out)
+
+
+# difflib matches the longest block first and then rescans what is left: many scattered
+# changes (a fix in each of 2,000 services) make it quadratic. Larger files are first
+# cut at the lines both versions hold once, in the same order (fixes only insert or
+# replace lines, so every untouched service key is such a line), and difflib
+# aligns each piece between two of them.
+_DIFF_WHOLE_LINES = 3000
+
+
+def _unified_diff(old: list[str], new: list[str], fromfile: str, tofile: str, context: int = 3) -> Iterable[str]:
+    """The lines of a unified diff (difflib's format: headers, `@@ -a,b +c,d @@`, hunks), in linear time for fixes."""
+    codes = _grouped(_anchored_opcodes(old, new), context)
+    if not codes:
+        return
+    yield f"--- {fromfile}\n"
+    yield f"+++ {tofile}\n"
+    for group in codes:
+        first, last = group[0], group[-1]
+        yield f"@@ -{_hunk_range(first[1], last[2])} +{_hunk_range(first[3], last[4])} @@\n"
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                yield from (" " + line for line in old[i1:i2])
+                continue
+            yield from ("-" + line for line in old[i1:i2])
+            yield from ("+" + line for line in new[j1:j2])
+
+
+def _anchored_opcodes(old: list[str], new: list[str]) -> list[tuple[str, int, int, int, int]]:
+    """difflib opcodes of the pieces between the lines unique to both sides (in order), joined."""
+    import bisect
+    import difflib
+    from collections import Counter
+
+    old_count, new_count = Counter(old), Counter(new)
+    new_at = {line: j for j, line in enumerate(new) if new_count[line] == 1}
+    pairs = [(i, new_at[line]) for i, line in enumerate(old) if old_count[line] == 1 and line in new_at]
+    # the longest run of those pairs whose positions in `new` ascend too (patience sorting)
+    tails: list[int] = []  # tails[k]: the smallest `new` position ending a run of length k + 1
+    tail_at: list[int] = []  # the pair index of that tail
+    previous: list[int] = []
+    for index, (_, j) in enumerate(pairs):
+        k = bisect.bisect_left(tails, j)
+        previous.append(tail_at[k - 1] if k else -1)
+        if k == len(tails):
+            tails.append(j)
+            tail_at.append(index)
+        else:
+            tails[k] = j
+            tail_at[k] = index
+    anchors: list[tuple[int, int]] = []
+    index = tail_at[-1] if tail_at else -1
+    while index >= 0:
+        anchors.append(pairs[index])
+        index = previous[index]
+    anchors.reverse()
+    codes: list[tuple[str, int, int, int, int]] = []
+
+    def add(tag: str, i1: int, i2: int, j1: int, j2: int) -> None:
+        if codes and tag == "equal" and codes[-1][0] == "equal":
+            codes[-1] = ("equal", codes[-1][1], i2, codes[-1][3], j2)
+        else:
+            codes.append((tag, i1, i2, j1, j2))
+
+    i = j = 0
+    for ai, aj in anchors + [(len(old), len(new))]:
+        if i < ai or j < aj:
+            for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old[i:ai], new[j:aj]).get_opcodes():
+                add(tag, i + i1, i + i2, j + j1, j + j2)
+        if ai < len(old):
+            add("equal", ai, ai + 1, aj, aj + 1)
+        i, j = ai + 1, aj + 1
+    return codes
+
+
+def _grouped(codes: list[tuple[str, int, int, int, int]], context: int) -> list[list[tuple[str, int, int, int, int]]]:
+    """Hunks: changes with up to `context` unchanged lines around them (as difflib groups its opcodes)."""
+    if not any(tag != "equal" for tag, *_ in codes):
+        return []
+    codes = list(codes)
+    if codes[0][0] == "equal":
+        tag, i1, i2, j1, j2 = codes[0]
+        codes[0] = tag, max(i1, i2 - context), i2, max(j1, j2 - context), j2
+    if codes[-1][0] == "equal":
+        tag, i1, i2, j1, j2 = codes[-1]
+        codes[-1] = tag, i1, min(i2, i1 + context), j1, min(j2, j1 + context)
+    groups: list[list[tuple[str, int, int, int, int]]] = []
+    group: list[tuple[str, int, int, int, int]] = []
+    for tag, i1, i2, j1, j2 in codes:
+        if tag == "equal" and i2 - i1 > 2 * context:
+            group.append((tag, i1, min(i2, i1 + context), j1, min(j2, j1 + context)))
+            groups.append(group)
+            group = []
+            i1, j1 = max(i1, i2 - context), max(j1, j2 - context)
+        group.append((tag, i1, i2, j1, j2))
+    if group and not (len(group) == 1 and group[0][0] == "equal"):
+        groups.append(group)
+    return groups
+
+
+def _hunk_range(start: int, stop: int) -> str:
+    """`start,length` of a hunk, 1-based; an empty range names the line before it."""
+    length = stop - start
+    if length == 1:
+        return str(start + 1)
+    return f"{start if not length else start + 1},{length}"
 
 
 @dataclass
@@ -197,13 +306,6 @@ def apply_edits(text: str, edits: Iterable[Edit]) -> str:
     return "".join(parts)
 
 
-def _ranges_conflict(a: Fix, b: Fix) -> bool:
-    """Fixes conflict when their edits overlap or insert at the same offset (their order would be a guess)."""
-    for x in a.edits:
-        for y in b.edits:
-            if (x.start < y.end and y.start < x.end) or x.start == y.start:
-                return True
-    return False
 
 
 def encode(document: ComposeDocument, text: str) -> bytes:
@@ -429,13 +531,171 @@ def _first_difference(old: Any, new: Any, path: str = "") -> str:
     return f"{path.rstrip('.') or 'the document'} changed"
 
 
+# --------------------------------------------------------------------------- batched verification
+@dataclass
+class _Check:
+    """One `verify_change` a fixer asked for: edits on `before` that must be exactly `intents`."""
+
+    before: ComposeDocument
+    edits: tuple[Edit, ...]
+    intents: tuple[Any, ...]
+
+
+def failing_checks(checks: list[_Check]) -> dict[int, str]:
+    """{index: reason} of the checks that fail on their own, in a few parses per document.
+
+    Verifying each fix alone re-parses its whole file, so a file of n findings cost n
+    parses (quadratic). Here the checks of one document are grouped (edits that do not
+    overlap, one service per group) and a group is verified in one parse; only a group
+    that fails is split in halves, and when both halves fail too their checks are
+    verified one by one (fixes that clash only together). A group that passes is taken
+    to pass check by check: the per-service comparison is the same; only the allowed
+    top-level volumes are pooled, as in the engine's own batch check.
+    """
+    failing: dict[int, str] = {}
+    by_document: dict[int, list[int]] = {}
+    for index, check in enumerate(checks):
+        try:
+            check_edits(check.edits, len(check.before.text))
+        except OverlapError as exc:
+            failing[index] = f"malformed edit ({exc})"
+            continue
+        by_document.setdefault(id(check.before), []).append(index)
+    for indices in by_document.values():
+        for group in _groups([checks[i] for i in indices], indices):
+            failing.update(_verify_group(checks, group))
+    return failing
+
+
+_GROUPS_TRIED = 8  # first fit over the last few groups only: hostile input must not make grouping quadratic
+
+
+@dataclass
+class _Group:
+    indices: list[int] = field(default_factory=list)
+    spans: list[tuple[int, int]] = field(default_factory=list)  # sorted, non-overlapping
+    services: set[str] = field(default_factory=set)
+
+    def fits(self, spans: list[tuple[int, int]], services: set[str]) -> bool:
+        return not (services & self.services) and not any(_overlaps(self.spans, span) for span in spans)
+
+    def add(self, index: int, spans: list[tuple[int, int]], services: set[str]) -> None:
+        import bisect
+
+        self.indices.append(index)
+        self.services |= services
+        for span in spans:
+            bisect.insort(self.spans, span)
+
+
+def _groups(members: list[_Check], indices: list[int]) -> list[list[int]]:
+    """Indices grouped so that a group's edits never overlap and name each service at most once.
+
+    A data intent (`expect`: what the whole data must become) is verified on its own.
+    """
+    groups: list[_Group] = []
+    alone: list[list[int]] = []
+    for check, index in zip(members, indices):
+        if any(getattr(i, "expect", None) is not None for i in check.intents):
+            alone.append([index])
+            continue
+        services = {i.service for i in check.intents if isinstance(i, MountIntent)}
+        spans = [(e.start, e.end) for e in check.edits]
+        group = next((g for g in groups[-_GROUPS_TRIED:] if g.fits(spans, services)), None)
+        if group is None:
+            group = _Group()
+            groups.append(group)
+        group.add(index, spans, services)
+    return [g.indices for g in groups] + alone
+
+
+def _overlaps(taken: list[tuple[int, int]], span: tuple[int, int]) -> bool:
+    """Whether `span` overlaps one of `taken` (sorted, non-overlapping, so their ends ascend too)."""
+    import bisect
+
+    start, end = span
+    before = bisect.bisect_left(taken, (end, -1))  # spans that start before `end`
+    return before > 0 and taken[before - 1][1] > start
+
+
+def _verify_group(checks: list[_Check], group: list[int], reason: str | None = None) -> dict[int, str]:
+    """{index: reason} for the members of `group` that fail alone (see `failing_checks`); `reason`: the group's, when known."""
+    if reason is None:
+        reason = _verify_together(checks, group)
+        if reason is None:
+            return {}
+    if len(group) == 1:
+        return {group[0]: reason}
+    half = len(group) // 2
+    left, right = group[:half], group[half:]
+    left_reason, right_reason = _verify_together(checks, left), _verify_together(checks, right)
+    if left_reason is not None and right_reason is not None:  # clashes, or several bad fixes: one by one
+        out: dict[int, str] = {}
+        for index in group:
+            own = _verify_together(checks, [index])
+            if own is not None:
+                out[index] = own
+        return out
+    if left_reason is not None:
+        return _verify_group(checks, left, left_reason)
+    if right_reason is not None:
+        return _verify_group(checks, right, right_reason)
+    return {}  # only the whole group clashes: every check passes on its own
+
+
+def _verify_together(checks: list[_Check], group: list[int]) -> str | None:
+    before = checks[group[0]].before
+    text = apply_edits(before.text, [e for i in group for e in checks[i].edits])
+    after = ComposeDocument(before.path, text, has_bom=before.has_bom, real_path=before.real_path)
+    return verify_change(before if before.text else None, after, [intent for i in group for intent in checks[i].intents])
+
+
 # --------------------------------------------------------------------------- the loop
+def _same_state(a: tuple[list[ComposeDocument], list[ComposeDocument], set[str]], b: tuple[list[ComposeDocument], list[ComposeDocument], set[str]]) -> bool:
+    """The same document objects (documents are never edited in place) and the same requested paths."""
+    return all(len(x) == len(y) and all(p is q for p, q in zip(x, y)) for x, y in zip(a[:2], b[:2])) and a[2] == b[2]
+
+
 @dataclass
 class _Candidate:
     finding: Finding
     fixer: Any
     fix: Fix
     path: str  # the file the edits apply to
+
+
+class _Taken:
+    """What one pass's batch already edits, so that a candidate is tested against all of it at once.
+
+    Fixes conflict when their edits overlap or insert at the same offset (their order
+    would be a guess), or when both carry an intent for the same service (one service
+    per pass). Comparing every candidate with every fix in the batch was quadratic.
+    """
+
+    def __init__(self) -> None:
+        self.spans: dict[str, list[tuple[int, int]]] = {}  # path -> sorted, non-overlapping edit ranges
+        self.starts: dict[str, set[int]] = {}
+        self.services: set[str] = set()
+
+    def conflicts(self, candidate: _Candidate) -> bool:
+        intent = getattr(candidate.fix, "intent", None)
+        if intent is not None and intent.service in self.services:
+            return True
+        spans = self.spans.get(candidate.path, [])
+        starts = self.starts.get(candidate.path, set())
+        return any(e.start in starts or _overlaps(spans, (e.start, e.end)) for e in candidate.fix.edits)
+
+    def add(self, candidate: _Candidate) -> None:
+        import bisect
+
+        intent = getattr(candidate.fix, "intent", None)
+        if intent is not None:
+            self.services.add(intent.service)
+        spans = self.spans.setdefault(candidate.path, [])
+        starts = self.starts.setdefault(candidate.path, set())
+        for edit in candidate.fix.edits:
+            bisect.insort(spans, (edit.start, edit.end))
+            starts.add(edit.start)
 
 
 def finding_key(finding: Finding) -> tuple[Any, ...]:
@@ -480,6 +740,7 @@ class FixSession:
         self.pinned: list[str] = []  # live-host pins applied on their own (not carried by a mount fix)
         self.nested: list[str] = []  # files reached through include/extends that a fix edits (not merged as top-level files)
         self.override: OverrideTarget | None = None
+        self._linted: tuple[tuple[list[ComposeDocument], list[ComposeDocument], set[str]], list[Finding]] | None = None
         if to_override:
             self.override = self._override_target()
 
@@ -541,8 +802,9 @@ class FixSession:
         blocked: dict[str, str] = self.options.get("blocked") or {}  # service -> why its data may not move (a live container)
         for _pass in range(MAX_PASSES):
             findings, project = self._lint()
+            drafts = self._drafts(findings, project, given_up, blocked)
             candidates: list[_Candidate] = []
-            for finding in findings:
+            for index, finding in enumerate(findings):
                 key = finding_key(finding)
                 if key in given_up or not self._wanted(finding):
                     continue
@@ -550,7 +812,12 @@ class FixSession:
                     refused[key] = (finding, blocked[finding.service])
                     given_up.add(key)
                     continue
-                candidate = self._fix_for(finding, project)
+                draft = drafts.get(index)
+                if draft is not None:  # verified in the batch: its notices come now, in order
+                    candidate, notices = draft
+                    self.notices.extend(notices)
+                else:
+                    candidate = self._fix_for(finding, project)
                 if isinstance(candidate, str):
                     refused[key] = (finding, candidate)
                     continue
@@ -631,13 +898,23 @@ class FixSession:
 
     def _lint(self) -> tuple[list[Finding], Project | None]:
         documents = self._active()
+        return self._findings(documents), self._project(documents)
+
+    def _findings(self, documents: list[ComposeDocument] | None = None) -> list[Finding]:
+        """The findings of the current texts, linted once per state: a batch's post-condition and the next pass share them."""
+        documents = self._active() if documents is None else documents
+        nested = self._nested()
+        state = (documents, nested, set(self.requested))
+        if self._linted is not None and _same_state(self._linted[0], state):
+            return self._linted[1]
         with_fixes = self.linter.with_fixes
         self.linter.with_fixes = False
         try:
-            result = self.linter.lint_documents(documents, self.requested, project_dir=self.project_dir, nested=self._nested())
+            result = self.linter.lint_documents(documents, self.requested, project_dir=self.project_dir, nested=nested)
         finally:
             self.linter.with_fixes = with_fixes
-        return result.findings, self._project(documents)
+        self._linted = (state, result.findings)
+        return result.findings
 
     def _project(self, documents: list[ComposeDocument] | None = None) -> Project | None:
         from holdfast.project import Project
@@ -665,12 +942,52 @@ class FixSession:
             options["override"] = self.override
         return options
 
-    def _fix_for(self, finding: Finding, project: Project | None) -> _Candidate | str:
-        """The fix for a finding, or why there is none (one line, shown by `holdfast fix`)."""
+    def _drafts(self, findings: list[Finding], project: Project | None, given_up: set[tuple[Any, ...]], blocked: dict[str, str]) -> dict[int, tuple[_Candidate | str, list[str]]]:
+        """{finding index: (fix or refusal, notices)} for the findings whose fixer's checks all pass.
+
+        Fixers verify their edits before returning a fix (and fall back to another fix,
+        or refuse, when the check fails). Asked one by one, that is one parse of the
+        whole file per finding. Here every fixer runs with its checks recorded and
+        answered "fine"; the checks are then verified together (`failing_checks`), and
+        a finding with a failing check is left out: `run` asks its fixer again with
+        real checks, so the outcome is the same as asking one by one.
+        """
+        pending: list[tuple[int, _Candidate | str, list[str], list[_Check]]] = []
+        for index, finding in enumerate(findings):
+            if finding_key(finding) in given_up or not self._wanted(finding):
+                continue
+            if finding.service in blocked and finding.code in DATA_CODES:
+                continue
+            checks: list[_Check] = []
+            mark = len(self.notices)
+            candidate = self._fix_for(finding, project, checks)
+            notices = self.notices[mark:]
+            del self.notices[mark:]
+            pending.append((index, candidate, notices, checks))
+        all_checks: list[_Check] = []
+        owner: list[int] = []
+        for index, _candidate, _notices, checks in pending:
+            all_checks.extend(checks)
+            owner.extend([index] * len(checks))
+        failed = {owner[i] for i in failing_checks(all_checks)}
+        return {index: (candidate, notices) for index, candidate, notices, _checks in pending if index not in failed}
+
+    def _fix_for(self, finding: Finding, project: Project | None, checks: list[_Check] | None = None) -> _Candidate | str:
+        """The fix for a finding, or why there is none (one line, shown by `holdfast fix`).
+
+        With `checks`, the fixer's own verifications are recorded there (and pass) instead
+        of being run: `_drafts` runs them for all findings at once.
+        """
         document = self.current.get(finding.path) or self._adopt_nested(finding.path, project)
         if document is None:
             return f"{finding.path} is not one of the files Compose loads for this project"
         options = self.fix_options(project)
+        if checks is not None:
+
+            def record(before: ComposeDocument, edits: Iterable[Edit], intent: Any) -> None:
+                checks.append(_Check(before, tuple(edits), (intent,)))
+
+            options["verify"] = record
         for fixer in self.linter.fixers:
             if finding.code not in getattr(fixer, "codes", ()):
                 continue
@@ -771,6 +1088,7 @@ class FixSession:
     def _apply_batch(self, candidates: list[_Candidate], refused: dict[tuple[Any, ...], tuple[Finding, str]], given_up: set[tuple[Any, ...]]) -> list[AppliedFix]:
         """Apply as many non-conflicting fixes as possible; verify; drop the ones that fail."""
         batch: list[_Candidate] = []
+        taken = _Taken()
         for candidate in candidates:
             document = self._document_for(candidate.path)
             if document is None:
@@ -781,8 +1099,9 @@ class FixSession:
             except OverlapError as exc:
                 self._drop(candidate, f"the fixer produced a malformed fix: {exc}", refused, given_up)
                 continue
-            if any(self._conflict(candidate, other) for other in batch):
+            if taken.conflicts(candidate):
                 continue  # next pass, on fresh findings
+            taken.add(candidate)
             batch.append(candidate)
         while batch:
             documents, failure = self._try(batch)
@@ -797,8 +1116,7 @@ class FixSession:
                 if path not in self.current:
                     self._add_document(document, created=True)
                 self.current[path] = document
-            findings, _ = self._lint()
-            present = {finding_key(f) for f in findings}
+            present = {finding_key(f) for f in self._findings()}
             still = [c for c in batch if finding_key(c.finding) in present]
             if still:
                 self.current = previous
@@ -809,13 +1127,6 @@ class FixSession:
                 continue
             return [AppliedFix(c.finding, c.fix, c.path) for c in batch]
         return []
-
-    @staticmethod
-    def _conflict(a: _Candidate, b: _Candidate) -> bool:
-        if a.path == b.path and _ranges_conflict(a.fix, b.fix):
-            return True
-        ia, ib = getattr(a.fix, "intent", None), getattr(b.fix, "intent", None)
-        return ia is not None and ib is not None and ia.service == ib.service  # one service per pass
 
     def _try(self, batch: list[_Candidate]) -> tuple[dict[str, ComposeDocument], tuple[_Candidate, str] | None]:
         """Apply the batch file by file; on failure, find a fix that fails on its own."""
@@ -831,11 +1142,11 @@ class FixSession:
             if reason is None:
                 out[path] = after
                 continue
-            for candidate in group:  # who is to blame?
-                alone = self._applied(before, candidate.fix.edits)
-                own = verify_change(before if before.text else None, alone, [getattr(candidate.fix, "intent", None)])
-                if own is not None:
-                    return out, (candidate, own)
+            # who is to blame? the first fix that fails on its own
+            failing = failing_checks([_Check(before, tuple(c.fix.edits), (getattr(c.fix, "intent", None),)) for c in group])
+            if failing:
+                first = min(failing)
+                return out, (group[first], failing[first])
             return out, (group[-1], f"{reason} (together with other fixes)")
         return out, None
 
