@@ -667,14 +667,18 @@ class _Candidate:
 class _Taken:
     """What one pass's batch already edits, so that a candidate is tested against all of it at once.
 
-    Fixes conflict when their edits overlap or insert at the same offset (their order
-    would be a guess), or when both carry an intent for the same service (one service
-    per pass). Comparing every candidate with every fix in the batch was quadratic.
+    Fixes conflict when their edits overlap, when one replaces text where another inserts,
+    or when both carry an intent for the same service (one service per pass). Insertions
+    at the same offset do not conflict: they go in in finding order (apply_edits keeps
+    it), which is the order several passes would have given, and the batch is verified
+    together (see `_apply_batch`). Comparing every candidate with every fix in the batch
+    was quadratic.
     """
 
     def __init__(self) -> None:
         self.spans: dict[str, list[tuple[int, int]]] = {}  # path -> sorted, non-overlapping edit ranges
-        self.starts: dict[str, set[int]] = {}
+        self.replaced: dict[str, set[int]] = {}  # path -> starts of edits that replace text
+        self.inserted: dict[str, set[int]] = {}  # path -> offsets of pure insertions
         self.services: set[str] = set()
 
     def conflicts(self, candidate: _Candidate) -> bool:
@@ -682,8 +686,12 @@ class _Taken:
         if intent is not None and intent.service in self.services:
             return True
         spans = self.spans.get(candidate.path, [])
-        starts = self.starts.get(candidate.path, set())
-        return any(e.start in starts or _overlaps(spans, (e.start, e.end)) for e in candidate.fix.edits)
+        replaced = self.replaced.get(candidate.path, set())
+        inserted = self.inserted.get(candidate.path, set())
+        for e in candidate.fix.edits:
+            if e.start in replaced or (e.end > e.start and e.start in inserted) or _overlaps(spans, (e.start, e.end)):
+                return True
+        return False
 
     def add(self, candidate: _Candidate) -> None:
         import bisect
@@ -692,10 +700,12 @@ class _Taken:
         if intent is not None:
             self.services.add(intent.service)
         spans = self.spans.setdefault(candidate.path, [])
-        starts = self.starts.setdefault(candidate.path, set())
         for edit in candidate.fix.edits:
-            bisect.insort(spans, (edit.start, edit.end))
-            starts.add(edit.start)
+            if edit.end > edit.start:
+                bisect.insort(spans, (edit.start, edit.end))
+                self.replaced.setdefault(candidate.path, set()).add(edit.start)
+            else:
+                self.inserted.setdefault(candidate.path, set()).add(edit.start)
 
 
 def finding_key(finding: Finding) -> tuple[Any, ...]:
@@ -1107,6 +1117,10 @@ class FixSession:
             documents, failure = self._try(batch)
             if failure is not None:
                 culprit, reason = failure
+                if culprit is None and len(batch) > 1:  # each fix passes alone, not all together: the rest waits for the next pass
+                    batch = self._longest_verified_prefix(batch)
+                    continue
+                culprit = culprit or batch[0]
                 self._drop(culprit, reason, refused, given_up)
                 batch = [c for c in batch if c is not culprit]
                 continue
@@ -1128,8 +1142,8 @@ class FixSession:
             return [AppliedFix(c.finding, c.fix, c.path) for c in batch]
         return []
 
-    def _try(self, batch: list[_Candidate]) -> tuple[dict[str, ComposeDocument], tuple[_Candidate, str] | None]:
-        """Apply the batch file by file; on failure, find a fix that fails on its own."""
+    def _try(self, batch: list[_Candidate]) -> tuple[dict[str, ComposeDocument], tuple[_Candidate | None, str] | None]:
+        """Apply the batch file by file; on failure, find a fix that fails on its own (None: only together)."""
         by_path: dict[str, list[_Candidate]] = {}
         for candidate in batch:
             by_path.setdefault(candidate.path, []).append(candidate)
@@ -1147,8 +1161,24 @@ class FixSession:
             if failing:
                 first = min(failing)
                 return out, (group[first], failing[first])
-            return out, (group[-1], f"{reason} (together with other fixes)")
+            return out, (None, reason)
         return out, None
+
+    def _longest_verified_prefix(self, batch: list[_Candidate]) -> list[_Candidate]:
+        """The longest head of `batch` that verifies together (at least one fix), found by bisection.
+
+        Fixes that each pass alone but clash together (two that both create a top-level
+        `volumes:` key) are not given up: the ones left out come back in the next pass,
+        on fresh findings.
+        """
+        good, bad = 1, len(batch)  # batch[:bad] fails; the first fix passes alone
+        while bad - good > 1:
+            middle = (good + bad) // 2
+            if self._try(batch[:middle])[1] is None:
+                good = middle
+            else:
+                bad = middle
+        return batch[:good]
 
     @staticmethod
     def _applied(before: ComposeDocument, edits: Iterable[Edit]) -> ComposeDocument:

@@ -87,6 +87,26 @@ def test_fix_time_grows_linearly(tmp_path):
     assert large / small < 3.5, f"500 services: {small:.2f} s, 1,000 services: {large:.2f} s"
 
 
+def test_fixes_inserting_at_one_place_are_all_written_in_one_run(work):
+    """An override file or named volumes: every fix inserts where the others do. Once took 10 passes
+    of one fix each and left the rest ("stopped after 10 passes"); now each pass takes all that
+    verify together, in the services' order."""
+    (work / "compose.yaml").write_text("services:\n" + "".join(f"  db{i}:\n    image: postgres:16\n" for i in range(30)))
+    result = run("fix", "--no-engine", "--to-override", "compose.yaml", cwd=work, timeout=60)
+    assert result.stdout.decode().count(": fixed HF101 in service ") == 30, result.stderr.decode()
+    assert "stopped after" not in result.stderr.decode()
+    override = (work / "compose.override.yaml").read_text()
+    assert [line.strip() for line in override.splitlines() if line.startswith("  db")] == [f"db{i}:" for i in range(30)]
+    (work / "compose.override.yaml").unlink()
+    (work / ".holdfast.toml").write_text('[fix]\npersistence = "named"\n')
+    result = run("fix", "--no-engine", "compose.yaml", cwd=work, timeout=60)
+    assert result.stdout.decode().count(": fixed HF101 in service ") == 30, result.stderr.decode()
+    lint = run("lint", "--select", "HF1,HF2", "compose.yaml", cwd=work)
+    assert lint.returncode == 0, lint.stdout.decode()
+    named = ComposeDocument("compose.yaml", (work / "compose.yaml").read_text()).data["volumes"]
+    assert list(named) == [f"db{i}-data" for i in range(30)]
+
+
 # ------------------------------------------------------------------ the pieces
 def _mount_check(document: ComposeDocument, name: str, entry: str = "./d:/data") -> _Check:
     """A check that adds a `volumes:` list after the service's `image:` line."""
