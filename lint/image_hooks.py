@@ -253,6 +253,14 @@ def _supabase_storage_hook(draft: _Draft) -> None:
             paths.clear()
 
 
+def _vault_hook(draft: _Draft) -> None:
+    # hashicorp/vault's Dockerfile: CMD ["server", "-dev"], the development server that keeps everything in RAM
+    if draft.has("-dev"):
+        draft.ephemeral = "`server -dev` runs the development server, which keeps everything in memory"
+    elif "server" not in draft.tokens:
+        draft.ephemeral = "the image's default command is `server -dev`, the in-memory development server; only `server` with a configuration keeps data"
+
+
 # --------------------------------------------------------------------------- builtins
 
 
@@ -272,6 +280,7 @@ _HOOKS: dict[str, Callable[["_Draft"], None]] = {
     "chroma": _chroma_hook,
     "cockroach": _cockroach_hook,
     "supabase_storage": _supabase_storage_hook,
+    "vault": _vault_hook,
 }
 HOOK_NAMES = (*_HOOKS, "bitnami_redis:<PREFIX>")
 

@@ -924,3 +924,13 @@ def test_data_is_cached_as_marshal_and_a_broken_cache_is_ignored(tmp_path, monke
             assert image_data.load_data() == json.load(handle)
     finally:
         image_data.load_data.cache_clear()
+
+
+@pytest.mark.parametrize("image", ["hashicorp/vault:1.17", "quay.io/openbao/openbao:2.1.0"])
+@pytest.mark.parametrize(
+    "command, ephemeral",
+    [(None, True), ("server -dev -dev-root-token-id=root", True), ("server", False), (["server", "-config=/vault/config/local.hcl"], False)],
+)
+def test_vault_dev_server_keeps_nothing_a_configured_server_keeps_its_file_storage(image, command, ephemeral):
+    resolved = resolve(image, command=command)
+    assert bool(resolved.ephemeral) is ephemeral, resolved.ephemeral
