@@ -261,6 +261,14 @@ def _vault_hook(draft: _Draft) -> None:
         draft.ephemeral = "the image's default command is `server -dev`, the in-memory development server; only `server` with a configuration keeps data"
 
 
+def _consul_hook(draft: _Draft) -> None:
+    # hashicorp/consul's Dockerfile: CMD ["agent", "-dev", "-client", "0.0.0.0"], a development agent that keeps everything in RAM
+    if draft.has("-dev"):
+        draft.ephemeral = "`agent -dev` runs the development agent, which keeps everything in memory"
+    elif "agent" not in draft.tokens:
+        draft.ephemeral = "the image's default command is `agent -dev`, the in-memory development agent; only `agent` without -dev keeps data"
+
+
 # --------------------------------------------------------------------------- builtins
 
 
@@ -281,6 +289,7 @@ _HOOKS: dict[str, Callable[["_Draft"], None]] = {
     "cockroach": _cockroach_hook,
     "supabase_storage": _supabase_storage_hook,
     "vault": _vault_hook,
+    "consul": _consul_hook,
 }
 HOOK_NAMES = (*_HOOKS, "bitnami_redis:<PREFIX>")
 

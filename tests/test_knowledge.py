@@ -934,3 +934,12 @@ def test_data_is_cached_as_marshal_and_a_broken_cache_is_ignored(tmp_path, monke
 def test_vault_dev_server_keeps_nothing_a_configured_server_keeps_its_file_storage(image, command, ephemeral):
     resolved = resolve(image, command=command)
     assert bool(resolved.ephemeral) is ephemeral, resolved.ephemeral
+
+
+@pytest.mark.parametrize(
+    "command, ephemeral",
+    [(None, True), ("agent -dev -client 0.0.0.0", True), ("agent -server -bootstrap-expect=1 -client 0.0.0.0", False), ("members", True)],
+)
+def test_consul_dev_agent_keeps_nothing_a_server_agent_keeps_its_data_dir(command, ephemeral):
+    resolved = resolve("hashicorp/consul:1.18", command=command)
+    assert bool(resolved.ephemeral) is ephemeral, resolved.ephemeral
