@@ -400,15 +400,29 @@ def _compose(text: str, pure: bool | None = None, stats: dict[str, Any] | None =
         try:
             root = _c_compose(text)
         except YAMLError:
-            root = YAML(typ="safe", pure=True).compose(text)  # the pure parser's message and mark
+            root = _pure_compose(text)  # the pure parser's message and mark
             pure = True
     else:
-        root = YAML(typ="safe", pure=True).compose(text)
+        root = _pure_compose(text)
     if root is not None:
         shared, count = _normalise(root, text, from_c=not pure)
         if stats is not None:
             stats.update(shared=shared, nodes=count)
     return root
+
+
+def _pure_compose(text: str) -> Node | None:
+    """ruamel's pure composer, without its ReusedAnchorWarning: YAML lets an anchor name be
+    used again (an alias means the latest one, as Compose reads it), and the warning went to
+    the user's terminal as a Python traceback-like block."""
+    import warnings
+
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import ReusedAnchorWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ReusedAnchorWarning)
+        return YAML(typ="safe", pure=True).compose(text)
 
 
 _MEMO_RESOLVER: Any = None

@@ -228,3 +228,16 @@ def test_oversized_file_is_not_parsed(tmp_path):
     assert doc.data is None
     assert [p.code for p in doc.problems] == ["HF001"]
     assert "limit" in doc.problems[0].message
+
+
+def test_a_reused_anchor_name_is_legal_and_warns_nobody(monkeypatch):
+    """YAML lets an anchor name be defined again (an alias means the latest); ruamel's pure
+    composer warned about it on the user's terminal (seen in `holdfast fix`)."""
+    import warnings
+
+    text = "x-a: &a\n  image: redis:7\nx-b: &a\n  image: postgres:16\nservices:\n  db:\n    <<: *a\n"
+    monkeypatch.setenv("HOLDFAST_PURE_YAML", "1")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        document = ComposeDocument("compose.yaml", text)
+    assert document.data["services"]["db"]["image"] == "postgres:16"  # the latest anchor, as Compose reads it
