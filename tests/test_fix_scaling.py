@@ -14,8 +14,9 @@ import time
 from pathlib import Path
 
 from holdfast.document import ComposeDocument
-from holdfast.fixing import MountIntent, _anchored_opcodes, _Check, _unified_diff, failing_checks, fix_project, verify_change
+from holdfast.fixing import MountIntent, _Check, failing_checks, fix_project, verify_change
 from holdfast.model import Edit
+from holdfast.textdiff import anchored_diff, anchored_opcodes
 from test_hostile_input import run, work  # noqa: F401  (`work` is a fixture)
 
 
@@ -153,7 +154,7 @@ def test_anchored_diff_is_difflibs_on_fix_shaped_changes():
         if line.startswith("    # volumes:"):
             new[-1] = line.replace("# ", "", 1)
     assert len(old) + len(new) > 3000  # the anchored path
-    assert "".join(_unified_diff(old, new, "a", "a")) == "".join(difflib.unified_diff(old, new, "a", "a"))
+    assert "".join(anchored_diff(old, new, "a", "a")) == "".join(difflib.unified_diff(old, new, "a", "a"))
 
 
 def test_anchored_opcodes_always_rebuild_the_new_text():
@@ -170,7 +171,7 @@ def test_anchored_opcodes_always_rebuild_the_new_text():
                 del new[at : at + 2]
         rebuilt: list[str] = []
         i = j = 0
-        for tag, i1, i2, j1, j2 in _anchored_opcodes(old, new):
+        for tag, i1, i2, j1, j2 in anchored_opcodes(old, new):
             assert (i1, j1) == (i, j)
             if tag == "equal":
                 assert old[i1:i2] == new[j1:j2]
