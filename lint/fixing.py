@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 from holdfast.document import ComposeDocument
 from holdfast.model import Applicability, Edit, Finding, Fix
+from holdfast.textedits import OverlapError, apply_edits, check_edits, decode, encode, overlaps
 
 if TYPE_CHECKING:  # pragma: no cover
     from holdfast.config import Config
@@ -58,11 +59,6 @@ MAX_PASSES = 10
 # Codes whose fix gives a data path a new mount: on a live project the data would have to move too.
 DATA_CODES = ("HF101", "HF102", "HF105", "HF106")  # HF106: an application's data is data too
 _PARSE_CODES = ("HF001", "HF002", "HF003")
-_BOM = b"\xef\xbb\xbf"
-
-
-class OverlapError(ValueError):
-    """Two edits of one fix touch the same text: the fix is malformed."""
 
 
 # --------------------------------------------------------------------------- values
@@ -130,7 +126,7 @@ class FileChange:
         from holdfast.textdiff import unified_diff  # only --diff needs it; lint imports this module on every run
 
         fromfile = "/dev/null" if self.created else self.path
-        return unified_diff(_decode(self.original_bytes), _decode(self.new_bytes), fromfile, self.path)
+        return unified_diff(decode(self.original_bytes), decode(self.new_bytes), fromfile, self.path)
 
 
 @dataclass
@@ -160,46 +156,6 @@ class FixOutcome:
     documents: dict[str, ComposeDocument]  # final state, displayed path -> document
     unsafe_skipped: list[Finding] = field(default_factory=list)
     pinned: list[str] = field(default_factory=list)  # "path: pinned image: … in service S" (live-host pins applied on their own)
-
-
-# --------------------------------------------------------------------------- edits
-def check_edits(edits: Iterable[Edit], length: int) -> list[Edit]:
-    """Edits sorted by position; raises OverlapError for overlapping or out-of-range ones."""
-    ordered = sorted(enumerate(edits), key=lambda item: (item[1].start, item[1].end, item[0]))
-    out: list[Edit] = []
-    for _, edit in ordered:
-        if not 0 <= edit.start <= edit.end <= length:
-            raise OverlapError(f"edit {edit.start}-{edit.end} is outside the text (length {length})")
-        if out and out[-1].end > edit.start:
-            raise OverlapError(f"edits {out[-1].start}-{out[-1].end} and {edit.start}-{edit.end} overlap")
-        out.append(edit)
-    return out
-
-
-def apply_edits(text: str, edits: Iterable[Edit]) -> str:
-    """Apply non-overlapping edits (offsets of the ORIGINAL text) in one go."""
-    ordered = check_edits(edits, len(text))
-    parts: list[str] = []
-    cursor = 0
-    for edit in ordered:
-        parts.append(text[cursor : edit.start])
-        parts.append(edit.text)
-        cursor = edit.end
-    parts.append(text[cursor:])
-    return "".join(parts)
-
-
-
-
-def encode(document: ComposeDocument, text: str) -> bytes:
-    """Bytes to write: the BOM again when the original had one."""
-    return (_BOM if document.has_bom else b"") + text.encode("utf-8")
-
-
-def _decode(raw: bytes) -> str:
-    if raw.startswith(_BOM):
-        raw = raw[3:]
-    return raw.decode("utf-8", errors="replace")
 
 
 def _past(title: str) -> str:
@@ -460,7 +416,7 @@ class _Group:
     services: set[str] = field(default_factory=set)
 
     def fits(self, spans: list[tuple[int, int]], services: set[str]) -> bool:
-        return not (services & self.services) and not any(_overlaps(self.spans, span) for span in spans)
+        return not (services & self.services) and not any(overlaps(self.spans, span) for span in spans)
 
     def add(self, index: int, spans: list[tuple[int, int]], services: set[str]) -> None:
         import bisect
@@ -490,15 +446,6 @@ def _groups(members: list[_Check], indices: list[int]) -> list[list[int]]:
             groups.append(group)
         group.add(index, spans, services)
     return [g.indices for g in groups] + alone
-
-
-def _overlaps(taken: list[tuple[int, int]], span: tuple[int, int]) -> bool:
-    """Whether `span` overlaps one of `taken` (sorted, non-overlapping, so their ends ascend too)."""
-    import bisect
-
-    start, end = span
-    before = bisect.bisect_left(taken, (end, -1))  # spans that start before `end`
-    return before > 0 and taken[before - 1][1] > start
 
 
 def _verify_group(checks: list[_Check], group: list[int], reason: str | None = None) -> dict[int, str]:
@@ -572,7 +519,7 @@ class _Taken:
         replaced = self.replaced.get(candidate.path, set())
         inserted = self.inserted.get(candidate.path, set())
         for e in candidate.fix.edits:
-            if e.start in replaced or (e.end > e.start and e.start in inserted) or _overlaps(spans, (e.start, e.end)):
+            if e.start in replaced or (e.end > e.start and e.start in inserted) or overlaps(spans, (e.start, e.end)):
                 return True
         return False
 
