@@ -50,6 +50,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from holdfast.discovery import BASE_NAMES, OVERRIDE_NAMES, existing_overrides, override_path_for
 from holdfast.document import ComposeDocument
 from holdfast.fixverify import Check, MountIntent, failing_checks, verify_change
 from holdfast.model import Applicability, Edit, Finding, Fix
@@ -728,33 +729,12 @@ class FixSession:
         return out
 
 
-BASE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
-# The override files Compose v2 loads beside a default-named base file, first found wins
-# (checked against Compose 2.26: it warns about the others and ignores them).
-OVERRIDE_NAMES = ("compose.override.yml", "compose.override.yaml", "docker-compose.override.yml", "docker-compose.override.yaml")
-
-
-def existing_overrides(base: str) -> list[str]:
-    """The override files beside `base` that exist, in the order Compose v2 picks them."""
-    directory = os.path.dirname(base)
-    return [os.path.join(directory, n) for n in OVERRIDE_NAMES if os.path.isfile(os.path.join(directory, n))]
-
-
 def _is_override_beside(document: ComposeDocument, base: ComposeDocument) -> bool:
     """Whether `document` is one of the override names, in the base file's folder."""
     if not document.real_path or not base.real_path:
         return False
     same = os.path.dirname(os.path.abspath(document.real_path)) == os.path.dirname(os.path.abspath(base.real_path))
     return same and os.path.basename(document.real_path) in OVERRIDE_NAMES
-
-
-def override_path_for(base: str) -> str:
-    """The override file Compose would load beside `base`: same stem, `.override.`, same extension."""
-    directory, name = os.path.split(base)
-    stem, dot, extension = name.rpartition(".")
-    if not dot:
-        stem, extension = name, "yaml"
-    return os.path.join(directory, f"{stem}.override.{extension}")
 
 
 # --------------------------------------------------------------------------- API for apply/
