@@ -74,6 +74,21 @@ def base_for(override: str) -> str | None:
     return None
 
 
+def existing_overrides(base: str) -> list[str]:
+    """The override files beside `base` that exist, in Compose v2's order (it loads the first, warns about the rest)."""
+    directory = os.path.dirname(base)
+    return [os.path.join(directory, n) for n in OVERRIDE_NAMES if os.path.isfile(os.path.join(directory, n))]
+
+
+def override_path_for(base: str) -> str:
+    """The override file Compose would load beside `base`: same stem, `.override.`, same extension."""
+    directory, name = os.path.split(base)
+    stem, dot, extension = name.rpartition(".")
+    if not dot:
+        stem, extension = name, "yaml"
+    return os.path.join(directory, f"{stem}.override.{extension}")
+
+
 NAME_RULE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 

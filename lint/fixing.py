@@ -20,6 +20,10 @@ Files are written atomically (temporary file + rename, mode kept), with the
 BOM, newline style and final newline (or its absence) of the original, because
 edits only ever insert text in the file's own newline style.
 
+This module runs the loop; its parts live beside it: `holdfast.textedits` checks
+and applies edits, `holdfast.fixverify` verifies a changed file against the fixes'
+intents, and `holdfast.textdiff` renders `--diff`.
+
 Entry points
 ------------
 `fix_project(files, *, services, codes, unsafe, to_override, options)` is what
@@ -46,8 +50,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from holdfast.discovery import BASE_NAMES, OVERRIDE_NAMES, existing_overrides, override_path_for
 from holdfast.document import ComposeDocument
+from holdfast.fixverify import Check, MountIntent, failing_checks, verify_change
 from holdfast.model import Applicability, Edit, Finding, Fix
+from holdfast.textedits import OverlapError, apply_edits, check_edits, decode, encode, overlaps
 
 if TYPE_CHECKING:  # pragma: no cover
     from holdfast.config import Config
@@ -57,33 +64,9 @@ if TYPE_CHECKING:  # pragma: no cover
 MAX_PASSES = 10
 # Codes whose fix gives a data path a new mount: on a live project the data would have to move too.
 DATA_CODES = ("HF101", "HF102", "HF105", "HF106")  # HF106: an application's data is data too
-_PARSE_CODES = ("HF001", "HF002", "HF003")
-_BOM = b"\xef\xbb\xbf"
-
-
-class OverlapError(ValueError):
-    """Two edits of one fix touch the same text: the fix is malformed."""
 
 
 # --------------------------------------------------------------------------- values
-@dataclass(frozen=True)
-class MountIntent:
-    """What a mount fix may change, so the engine can check nothing else moved.
-
-    `targets` are container paths whose entries in the service's `volumes:` may
-    be added, replaced or removed; every target must end up on a bind mount or a
-    named volume. `volumes` are top-level named volumes the fix may add.
-    `image` / `hostname`, when set, are the values the service's `image:` /
-    `hostname:` must end up with (the live-host pins); nothing else may change.
-    """
-
-    service: str
-    targets: frozenset[str] = frozenset()
-    volumes: frozenset[str] = frozenset()
-    image: str | None = None
-    hostname: str | None = None
-
-
 @dataclass(frozen=True)
 class MountFix(Fix):
     """A `Fix` that adds or moves mounts: carries its intent and a past-tense summary."""
@@ -127,127 +110,10 @@ class FileChange:
 
     def diff(self) -> str:
         """A unified diff of the change, with git's marker for a missing final newline."""
-        old = _decode(self.original_bytes).splitlines(keepends=True)
-        new = _decode(self.new_bytes).splitlines(keepends=True)
+        from holdfast.textdiff import unified_diff  # only --diff needs it; lint imports this module on every run
+
         fromfile = "/dev/null" if self.created else self.path
-        if len(old) + len(new) <= _DIFF_WHOLE_LINES:
-            import difflib  # only --diff needs it; lint imports this module on every run
-
-            lines: Iterable[str] = difflib.unified_diff(old, new, fromfile, self.path)
-        else:
-            lines = _unified_diff(old, new, fromfile, self.path)
-        out: list[str] = []
-        for line in lines:
-            if not line.endswith("\n"):
-                line += "\n\\ No newline at end of file\n"
-            out.append(line)
-        return "".join(out)
-
-
-# difflib matches the longest block first and then rescans what is left: many scattered
-# changes (a fix in each of 2,000 services) make it quadratic. Larger files are first
-# cut at the lines both versions hold once, in the same order (fixes only insert or
-# replace lines, so every untouched service key is such a line), and difflib
-# aligns each piece between two of them.
-_DIFF_WHOLE_LINES = 3000
-
-
-def _unified_diff(old: list[str], new: list[str], fromfile: str, tofile: str, context: int = 3) -> Iterable[str]:
-    """The lines of a unified diff (difflib's format: headers, `@@ -a,b +c,d @@`, hunks), in linear time for fixes."""
-    codes = _grouped(_anchored_opcodes(old, new), context)
-    if not codes:
-        return
-    yield f"--- {fromfile}\n"
-    yield f"+++ {tofile}\n"
-    for group in codes:
-        first, last = group[0], group[-1]
-        yield f"@@ -{_hunk_range(first[1], last[2])} +{_hunk_range(first[3], last[4])} @@\n"
-        for tag, i1, i2, j1, j2 in group:
-            if tag == "equal":
-                yield from (" " + line for line in old[i1:i2])
-                continue
-            yield from ("-" + line for line in old[i1:i2])
-            yield from ("+" + line for line in new[j1:j2])
-
-
-def _anchored_opcodes(old: list[str], new: list[str]) -> list[tuple[str, int, int, int, int]]:
-    """difflib opcodes of the pieces between the lines unique to both sides (in order), joined."""
-    import bisect
-    import difflib
-    from collections import Counter
-
-    old_count, new_count = Counter(old), Counter(new)
-    new_at = {line: j for j, line in enumerate(new) if new_count[line] == 1}
-    pairs = [(i, new_at[line]) for i, line in enumerate(old) if old_count[line] == 1 and line in new_at]
-    # the longest run of those pairs whose positions in `new` ascend too (patience sorting)
-    tails: list[int] = []  # tails[k]: the smallest `new` position ending a run of length k + 1
-    tail_at: list[int] = []  # the pair index of that tail
-    previous: list[int] = []
-    for index, (_, j) in enumerate(pairs):
-        k = bisect.bisect_left(tails, j)
-        previous.append(tail_at[k - 1] if k else -1)
-        if k == len(tails):
-            tails.append(j)
-            tail_at.append(index)
-        else:
-            tails[k] = j
-            tail_at[k] = index
-    anchors: list[tuple[int, int]] = []
-    index = tail_at[-1] if tail_at else -1
-    while index >= 0:
-        anchors.append(pairs[index])
-        index = previous[index]
-    anchors.reverse()
-    codes: list[tuple[str, int, int, int, int]] = []
-
-    def add(tag: str, i1: int, i2: int, j1: int, j2: int) -> None:
-        if codes and tag == "equal" and codes[-1][0] == "equal":
-            codes[-1] = ("equal", codes[-1][1], i2, codes[-1][3], j2)
-        else:
-            codes.append((tag, i1, i2, j1, j2))
-
-    i = j = 0
-    for ai, aj in anchors + [(len(old), len(new))]:
-        if i < ai or j < aj:
-            for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old[i:ai], new[j:aj]).get_opcodes():
-                add(tag, i + i1, i + i2, j + j1, j + j2)
-        if ai < len(old):
-            add("equal", ai, ai + 1, aj, aj + 1)
-        i, j = ai + 1, aj + 1
-    return codes
-
-
-def _grouped(codes: list[tuple[str, int, int, int, int]], context: int) -> list[list[tuple[str, int, int, int, int]]]:
-    """Hunks: changes with up to `context` unchanged lines around them (as difflib groups its opcodes)."""
-    if not any(tag != "equal" for tag, *_ in codes):
-        return []
-    codes = list(codes)
-    if codes[0][0] == "equal":
-        tag, i1, i2, j1, j2 = codes[0]
-        codes[0] = tag, max(i1, i2 - context), i2, max(j1, j2 - context), j2
-    if codes[-1][0] == "equal":
-        tag, i1, i2, j1, j2 = codes[-1]
-        codes[-1] = tag, i1, min(i2, i1 + context), j1, min(j2, j1 + context)
-    groups: list[list[tuple[str, int, int, int, int]]] = []
-    group: list[tuple[str, int, int, int, int]] = []
-    for tag, i1, i2, j1, j2 in codes:
-        if tag == "equal" and i2 - i1 > 2 * context:
-            group.append((tag, i1, min(i2, i1 + context), j1, min(j2, j1 + context)))
-            groups.append(group)
-            group = []
-            i1, j1 = max(i1, i2 - context), max(j1, j2 - context)
-        group.append((tag, i1, i2, j1, j2))
-    if group and not (len(group) == 1 and group[0][0] == "equal"):
-        groups.append(group)
-    return groups
-
-
-def _hunk_range(start: int, stop: int) -> str:
-    """`start,length` of a hunk, 1-based; an empty range names the line before it."""
-    length = stop - start
-    if length == 1:
-        return str(start + 1)
-    return f"{start if not length else start + 1},{length}"
+        return unified_diff(decode(self.original_bytes), decode(self.new_bytes), fromfile, self.path)
 
 
 @dataclass
@@ -279,46 +145,6 @@ class FixOutcome:
     pinned: list[str] = field(default_factory=list)  # "path: pinned image: … in service S" (live-host pins applied on their own)
 
 
-# --------------------------------------------------------------------------- edits
-def check_edits(edits: Iterable[Edit], length: int) -> list[Edit]:
-    """Edits sorted by position; raises OverlapError for overlapping or out-of-range ones."""
-    ordered = sorted(enumerate(edits), key=lambda item: (item[1].start, item[1].end, item[0]))
-    out: list[Edit] = []
-    for _, edit in ordered:
-        if not 0 <= edit.start <= edit.end <= length:
-            raise OverlapError(f"edit {edit.start}-{edit.end} is outside the text (length {length})")
-        if out and out[-1].end > edit.start:
-            raise OverlapError(f"edits {out[-1].start}-{out[-1].end} and {edit.start}-{edit.end} overlap")
-        out.append(edit)
-    return out
-
-
-def apply_edits(text: str, edits: Iterable[Edit]) -> str:
-    """Apply non-overlapping edits (offsets of the ORIGINAL text) in one go."""
-    ordered = check_edits(edits, len(text))
-    parts: list[str] = []
-    cursor = 0
-    for edit in ordered:
-        parts.append(text[cursor : edit.start])
-        parts.append(edit.text)
-        cursor = edit.end
-    parts.append(text[cursor:])
-    return "".join(parts)
-
-
-
-
-def encode(document: ComposeDocument, text: str) -> bytes:
-    """Bytes to write: the BOM again when the original had one."""
-    return (_BOM if document.has_bom else b"") + text.encode("utf-8")
-
-
-def _decode(raw: bytes) -> str:
-    if raw.startswith(_BOM):
-        raw = raw[3:]
-    return raw.decode("utf-8", errors="replace")
-
-
 def _past(title: str) -> str:
     """"Uncomment the block" -> "uncommented the block" for the one-line summary."""
     word, _, rest = title.partition(" ")
@@ -328,326 +154,6 @@ def _past(title: str) -> str:
         lower = word.lower()
         past = lower + ("d" if lower.endswith("e") else "ed")
     return f"{past} {rest}".strip()
-
-
-# --------------------------------------------------------------------------- verification
-def new_problems(before: ComposeDocument | None, after: ComposeDocument) -> list[str]:
-    """Parse problems the edit introduced (HF001 syntax, HF002 shape, HF003 duplicate keys)."""
-    old: dict[str, int] = {}
-    if before is not None and before.text:
-        for problem in before.problems:
-            old[problem.code] = old.get(problem.code, 0) + 1
-    out: list[str] = []
-    for problem in after.problems:
-        if problem.code not in _PARSE_CODES:
-            continue
-        if old.get(problem.code, 0) > 0:
-            old[problem.code] -= 1
-            continue
-        out.append(f"line {problem.line}: {problem.message}")
-    if after.data is None and not out:
-        out.append("the file no longer parses")
-    return out
-
-
-def verify_change(before: ComposeDocument | None, after: ComposeDocument, intents: Iterable[MountIntent | None]) -> str | None:
-    """None when `after` is `before` plus only what the intents allow; else the reason it is not.
-
-    Data is compared after merge keys are resolved (`ComposeDocument.data`), so a
-    fix that gives a service its own `volumes:` must carry over what it inherited.
-    A fix without an intent (a cosmetic fix) must not change the data at all.
-    """
-    problems = new_problems(before, after)
-    if problems:
-        return f"it would break the file ({problems[0]})"
-    old = before.data if before is not None and isinstance(before.data, dict) else {}
-    new = after.data
-    if not isinstance(new, dict):
-        return "the file would no longer be a mapping"
-    old, new = _copy(old), _copy(new)
-    for intent in intents:  # a data intent says what the plain data must become (`expect(old) -> new`)
-        expect = getattr(intent, "expect", None)
-        if expect is not None:
-            old = expect(old)
-    mount_intents = [i for i in intents if isinstance(i, MountIntent)]
-    allowed_volumes: set[str] = set()
-    for intent in mount_intents:
-        allowed_volumes |= set(intent.volumes)
-    pinned: dict[str, dict[str, str]] = {}
-    for intent in mount_intents:
-        for key in ("image", "hostname"):
-            value = getattr(intent, key)
-            if value is not None:
-                pinned.setdefault(intent.service, {})[key] = value
-    for service, keys in pinned.items():
-        problem = _check_service_keys(old, new, service, keys)
-        if problem:
-            return problem
-    by_service: dict[str, set[str]] = {}
-    for intent in mount_intents:
-        if intent.targets:
-            by_service.setdefault(intent.service, set()).update(intent.targets)
-    for service, targets in by_service.items():
-        problem = _check_service_mounts(old, new, service, targets)
-        if problem:
-            return problem
-    if allowed_volumes or "volumes" in new or "volumes" in old:
-        problem = _check_top_volumes(old, new, allowed_volumes)
-        if problem:
-            return problem
-    if old != new:
-        return f"it would change more than it should ({_first_difference(old, new)})"
-    return None
-
-
-def _copy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
-    return value
-
-
-def _entry_target(entry: Any) -> str | None:
-    from holdfast.mounts import parse_volume
-
-    mount = parse_volume(entry)
-    return mount.target if mount is not None else None
-
-
-def _services_of(data: dict[str, Any]) -> dict[str, Any] | None:
-    from holdfast.project import is_legacy_v1
-
-    if is_legacy_v1(data):  # services at the top level
-        return data
-    services = data.get("services")
-    return services if isinstance(services, dict) else None
-
-
-def _check_service_keys(old: dict[str, Any], new: dict[str, Any], service: str, keys: dict[str, str]) -> str | None:
-    """The service's `image:` / `hostname:` must be exactly the pinned values; strip them from both copies."""
-    old_services, new_services = _services_of(old), _services_of(new)
-    new_service = new_services.get(service) if new_services is not None else None
-    if not isinstance(new_service, dict):
-        return f"service {service} would be missing"
-    old_service = old_services.get(service) if old_services is not None else None
-    if old_service is not None and not isinstance(old_service, dict):
-        return f"service {service} is not a mapping"
-    for key, value in keys.items():
-        if new_service.get(key) != value:
-            return f"service {service} would not get `{key}: {value}` (it would be {new_service.get(key)!r})"
-        if old_service is not None and key in old_service:
-            new_service[key] = old_service[key]
-        else:
-            del new_service[key]
-    if old_service is None and not new_service and new_services is not None:
-        del new_services[service]  # a service entry that only carried the pins (an override)
-        if not new_services and new is not new_services and "services" not in old:
-            del new["services"]
-    return None
-
-
-def _check_service_mounts(old: dict[str, Any], new: dict[str, Any], service: str, targets: set[str]) -> str | None:
-    """Compare one service's mounts and strip them (and the service if it is new) from both copies."""
-    from holdfast.mounts import normalise_path, parse_volume
-    from holdfast.project import is_legacy_v1
-
-    targets = {normalise_path(t) for t in targets}
-    if is_legacy_v1(old) or is_legacy_v1(new):  # services at the top level
-        old_services, new_services = old, new
-    else:
-        old_services = old.get("services") if isinstance(old.get("services"), dict) else None
-        new_services = new.get("services") if isinstance(new.get("services"), dict) else None
-    if new_services is None or not isinstance(new_services.get(service), dict):
-        return f"service {service} would be missing"
-    old_service = old_services.get(service) if old_services is not None else None
-    if old_service is not None and not isinstance(old_service, dict):
-        return f"service {service} is not a mapping"
-    new_service = new_services[service]
-    old_list = (old_service or {}).get("volumes", [])
-    new_list = new_service.get("volumes", [])
-    if old_list is None:
-        old_list = []
-    if not isinstance(old_list, list) or not isinstance(new_list, list):
-        return f"the volumes of service {service} would not be a list"
-    kept_old = [e for e in old_list if _entry_target(e) not in targets]
-    kept_new = [e for e in new_list if _entry_target(e) not in targets]
-    if kept_old != kept_new:
-        return f"other mounts of service {service} would change"
-    for target in targets:
-        mounts = [m for m in (parse_volume(e) for e in new_list) if m is not None and m.target == target]
-        if len(mounts) > 1:
-            return f"service {service} would mount {target} twice"
-    added = [parse_volume(e) for e in new_list if _entry_target(e) in targets]
-    if not added or any(m is None or not m.persistent for m in added):
-        return f"service {service} would not get a persistent mount"
-    # strip what was checked
-    new_service.pop("volumes", None)
-    if old_service is not None:
-        old_service.pop("volumes", None)
-    if old_service is None:
-        if new_service:
-            return f"service {service} would get more than volumes"
-        del new_services[service]
-        if not new_services and old_services is None and "services" in new:
-            del new["services"]
-    return None
-
-
-def _check_top_volumes(old: dict[str, Any], new: dict[str, Any], allowed: set[str]) -> str | None:
-    old_volumes = old.get("volumes")
-    new_volumes = new.get("volumes")
-    if old_volumes == new_volumes:
-        return None
-    old_map = old_volumes if isinstance(old_volumes, dict) else ({} if old_volumes is None else None)
-    if old_map is None or not isinstance(new_volumes, dict):
-        return "the top-level volumes would change shape"
-    for key, value in old_map.items():
-        if key not in new_volumes or new_volumes[key] != value:
-            return f"the top-level volume {key} would change"
-    extra = set(new_volumes) - set(old_map)
-    if not extra <= allowed:
-        return f"unexpected top-level volumes {', '.join(sorted(map(str, extra - allowed)))}"
-    if "volumes" in old:
-        new["volumes"] = old_volumes
-    else:
-        del new["volumes"]
-    return None
-
-
-def _first_difference(old: Any, new: Any, path: str = "") -> str:
-    if isinstance(old, dict) and isinstance(new, dict):
-        for key in list(old) + [k for k in new if k not in old]:
-            if key not in new:
-                return f"{path}{key} removed"
-            if key not in old:
-                return f"{path}{key} added"
-            if old[key] != new[key]:
-                return _first_difference(old[key], new[key], f"{path}{key}.")
-    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-        for index, (a, b) in enumerate(zip(old, new)):
-            if a != b:
-                return _first_difference(a, b, f"{path}{index}.")
-    return f"{path.rstrip('.') or 'the document'} changed"
-
-
-# --------------------------------------------------------------------------- batched verification
-@dataclass
-class _Check:
-    """One `verify_change` a fixer asked for: edits on `before` that must be exactly `intents`."""
-
-    before: ComposeDocument
-    edits: tuple[Edit, ...]
-    intents: tuple[Any, ...]
-
-
-def failing_checks(checks: list[_Check]) -> dict[int, str]:
-    """{index: reason} of the checks that fail on their own, in a few parses per document.
-
-    Verifying each fix alone re-parses its whole file, so a file of n findings cost n
-    parses (quadratic). Here the checks of one document are grouped (edits that do not
-    overlap, one service per group) and a group is verified in one parse; only a group
-    that fails is split in halves, and when both halves fail too their checks are
-    verified one by one (fixes that clash only together). A group that passes is taken
-    to pass check by check: the per-service comparison is the same; only the allowed
-    top-level volumes are pooled, as in the engine's own batch check.
-    """
-    failing: dict[int, str] = {}
-    by_document: dict[int, list[int]] = {}
-    for index, check in enumerate(checks):
-        try:
-            check_edits(check.edits, len(check.before.text))
-        except OverlapError as exc:
-            failing[index] = f"malformed edit ({exc})"
-            continue
-        by_document.setdefault(id(check.before), []).append(index)
-    for indices in by_document.values():
-        for group in _groups([checks[i] for i in indices], indices):
-            failing.update(_verify_group(checks, group))
-    return failing
-
-
-_GROUPS_TRIED = 8  # first fit over the last few groups only: hostile input must not make grouping quadratic
-
-
-@dataclass
-class _Group:
-    indices: list[int] = field(default_factory=list)
-    spans: list[tuple[int, int]] = field(default_factory=list)  # sorted, non-overlapping
-    services: set[str] = field(default_factory=set)
-
-    def fits(self, spans: list[tuple[int, int]], services: set[str]) -> bool:
-        return not (services & self.services) and not any(_overlaps(self.spans, span) for span in spans)
-
-    def add(self, index: int, spans: list[tuple[int, int]], services: set[str]) -> None:
-        import bisect
-
-        self.indices.append(index)
-        self.services |= services
-        for span in spans:
-            bisect.insort(self.spans, span)
-
-
-def _groups(members: list[_Check], indices: list[int]) -> list[list[int]]:
-    """Indices grouped so that a group's edits never overlap and name each service at most once.
-
-    A data intent (`expect`: what the whole data must become) is verified on its own.
-    """
-    groups: list[_Group] = []
-    alone: list[list[int]] = []
-    for check, index in zip(members, indices):
-        if any(getattr(i, "expect", None) is not None for i in check.intents):
-            alone.append([index])
-            continue
-        services = {i.service for i in check.intents if isinstance(i, MountIntent)}
-        spans = [(e.start, e.end) for e in check.edits]
-        group = next((g for g in groups[-_GROUPS_TRIED:] if g.fits(spans, services)), None)
-        if group is None:
-            group = _Group()
-            groups.append(group)
-        group.add(index, spans, services)
-    return [g.indices for g in groups] + alone
-
-
-def _overlaps(taken: list[tuple[int, int]], span: tuple[int, int]) -> bool:
-    """Whether `span` overlaps one of `taken` (sorted, non-overlapping, so their ends ascend too)."""
-    import bisect
-
-    start, end = span
-    before = bisect.bisect_left(taken, (end, -1))  # spans that start before `end`
-    return before > 0 and taken[before - 1][1] > start
-
-
-def _verify_group(checks: list[_Check], group: list[int], reason: str | None = None) -> dict[int, str]:
-    """{index: reason} for the members of `group` that fail alone (see `failing_checks`); `reason`: the group's, when known."""
-    if reason is None:
-        reason = _verify_together(checks, group)
-        if reason is None:
-            return {}
-    if len(group) == 1:
-        return {group[0]: reason}
-    half = len(group) // 2
-    left, right = group[:half], group[half:]
-    left_reason, right_reason = _verify_together(checks, left), _verify_together(checks, right)
-    if left_reason is not None and right_reason is not None:  # clashes, or several bad fixes: one by one
-        out: dict[int, str] = {}
-        for index in group:
-            own = _verify_together(checks, [index])
-            if own is not None:
-                out[index] = own
-        return out
-    if left_reason is not None:
-        return _verify_group(checks, left, left_reason)
-    if right_reason is not None:
-        return _verify_group(checks, right, right_reason)
-    return {}  # only the whole group clashes: every check passes on its own
-
-
-def _verify_together(checks: list[_Check], group: list[int]) -> str | None:
-    before = checks[group[0]].before
-    text = apply_edits(before.text, [e for i in group for e in checks[i].edits])
-    after = ComposeDocument(before.path, text, has_bom=before.has_bom, real_path=before.real_path)
-    return verify_change(before if before.text else None, after, [intent for i in group for intent in checks[i].intents])
 
 
 # --------------------------------------------------------------------------- the loop
@@ -689,7 +195,7 @@ class _Taken:
         replaced = self.replaced.get(candidate.path, set())
         inserted = self.inserted.get(candidate.path, set())
         for e in candidate.fix.edits:
-            if e.start in replaced or (e.end > e.start and e.start in inserted) or _overlaps(spans, (e.start, e.end)):
+            if e.start in replaced or (e.end > e.start and e.start in inserted) or overlaps(spans, (e.start, e.end)):
                 return True
         return False
 
@@ -962,19 +468,19 @@ class FixSession:
         a finding with a failing check is left out: `run` asks its fixer again with
         real checks, so the outcome is the same as asking one by one.
         """
-        pending: list[tuple[int, _Candidate | str, list[str], list[_Check]]] = []
+        pending: list[tuple[int, _Candidate | str, list[str], list[Check]]] = []
         for index, finding in enumerate(findings):
             if finding_key(finding) in given_up or not self._wanted(finding):
                 continue
             if finding.service in blocked and finding.code in DATA_CODES:
                 continue
-            checks: list[_Check] = []
+            checks: list[Check] = []
             mark = len(self.notices)
             candidate = self._fix_for(finding, project, checks)
             notices = self.notices[mark:]
             del self.notices[mark:]
             pending.append((index, candidate, notices, checks))
-        all_checks: list[_Check] = []
+        all_checks: list[Check] = []
         owner: list[int] = []
         for index, _candidate, _notices, checks in pending:
             all_checks.extend(checks)
@@ -982,7 +488,7 @@ class FixSession:
         failed = {owner[i] for i in failing_checks(all_checks)}
         return {index: (candidate, notices) for index, candidate, notices, _checks in pending if index not in failed}
 
-    def _fix_for(self, finding: Finding, project: Project | None, checks: list[_Check] | None = None) -> _Candidate | str:
+    def _fix_for(self, finding: Finding, project: Project | None, checks: list[Check] | None = None) -> _Candidate | str:
         """The fix for a finding, or why there is none (one line, shown by `holdfast fix`).
 
         With `checks`, the fixer's own verifications are recorded there (and pass) instead
@@ -995,7 +501,7 @@ class FixSession:
         if checks is not None:
 
             def record(before: ComposeDocument, edits: Iterable[Edit], intent: Any) -> None:
-                checks.append(_Check(before, tuple(edits), (intent,)))
+                checks.append(Check(before, tuple(edits), (intent,)))
 
             options["verify"] = record
         for fixer in self.linter.fixers:
@@ -1157,7 +663,7 @@ class FixSession:
                 out[path] = after
                 continue
             # who is to blame? the first fix that fails on its own
-            failing = failing_checks([_Check(before, tuple(c.fix.edits), (getattr(c.fix, "intent", None),)) for c in group])
+            failing = failing_checks([Check(before, tuple(c.fix.edits), (getattr(c.fix, "intent", None),)) for c in group])
             if failing:
                 first = min(failing)
                 return out, (group[first], failing[first])
@@ -1223,33 +729,12 @@ class FixSession:
         return out
 
 
-BASE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
-# The override files Compose v2 loads beside a default-named base file, first found wins
-# (checked against Compose 2.26: it warns about the others and ignores them).
-OVERRIDE_NAMES = ("compose.override.yml", "compose.override.yaml", "docker-compose.override.yml", "docker-compose.override.yaml")
-
-
-def existing_overrides(base: str) -> list[str]:
-    """The override files beside `base` that exist, in the order Compose v2 picks them."""
-    directory = os.path.dirname(base)
-    return [os.path.join(directory, n) for n in OVERRIDE_NAMES if os.path.isfile(os.path.join(directory, n))]
-
-
 def _is_override_beside(document: ComposeDocument, base: ComposeDocument) -> bool:
     """Whether `document` is one of the override names, in the base file's folder."""
     if not document.real_path or not base.real_path:
         return False
     same = os.path.dirname(os.path.abspath(document.real_path)) == os.path.dirname(os.path.abspath(base.real_path))
     return same and os.path.basename(document.real_path) in OVERRIDE_NAMES
-
-
-def override_path_for(base: str) -> str:
-    """The override file Compose would load beside `base`: same stem, `.override.`, same extension."""
-    directory, name = os.path.split(base)
-    stem, dot, extension = name.rpartition(".")
-    if not dot:
-        stem, extension = name, "yaml"
-    return os.path.join(directory, f"{stem}.override.{extension}")
 
 
 # --------------------------------------------------------------------------- API for apply/

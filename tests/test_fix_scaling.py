@@ -14,8 +14,10 @@ import time
 from pathlib import Path
 
 from holdfast.document import ComposeDocument
-from holdfast.fixing import MountIntent, _anchored_opcodes, _Check, _unified_diff, failing_checks, fix_project, verify_change
+from holdfast.fixing import MountIntent, fix_project, verify_change
+from holdfast.fixverify import Check, failing_checks
 from holdfast.model import Edit
+from holdfast.textdiff import anchored_diff, anchored_opcodes
 from test_hostile_input import run, work  # noqa: F401  (`work` is a fixture)
 
 
@@ -108,19 +110,19 @@ def test_fixes_inserting_at_one_place_are_all_written_in_one_run(work):
 
 
 # ------------------------------------------------------------------ the pieces
-def _mount_check(document: ComposeDocument, name: str, entry: str = "./d:/data") -> _Check:
+def _mount_check(document: ComposeDocument, name: str, entry: str = "./d:/data") -> Check:
     """A check that adds a `volumes:` list after the service's `image:` line."""
     text = document.text
     at = text.index("\n", text.index(f"  {name}:\n") + len(name) + 4 + len("    image: "))
     edit = Edit(at, at, f"\n    volumes:\n      - {entry}")
-    return _Check(document, (edit,), (MountIntent(name, frozenset({"/data"})),))
+    return Check(document, (edit,), (MountIntent(name, frozenset({"/data"})),))
 
 
 def test_failing_checks_finds_the_one_bad_check_among_many():
     document = ComposeDocument("compose.yaml", "services:\n" + "".join(f"  s{i}:\n    image: redis:7\n" for i in range(300)))
     checks = [_mount_check(document, f"s{i}") for i in range(300)]
     image = document.text.index("redis:7", document.text.index("  s123:\n"))
-    checks[123] = _Check(document, checks[123].edits + (Edit(image, image + 7, "redis:6"),), checks[123].intents)
+    checks[123] = Check(document, checks[123].edits + (Edit(image, image + 7, "redis:6"),), checks[123].intents)
     failing = failing_checks(checks)
     assert list(failing) == [123]
     alone = ComposeDocument("compose.yaml", _apply(document.text, checks[123].edits))
@@ -132,7 +134,7 @@ def test_failing_checks_tells_clashing_checks_from_bad_ones():
     document = ComposeDocument("compose.yaml", "services:\n  a:\n    image: redis:7\n  b:\n    image: redis:7\n")
     first, second = _mount_check(document, "a"), _mount_check(document, "a", "./e:/data")
     at = first.edits[0].start
-    broken = _Check(document, (Edit(at - 3, at, "x"), Edit(at - 2, at - 1, "y")), first.intents)
+    broken = Check(document, (Edit(at - 3, at, "x"), Edit(at - 2, at - 1, "y")), first.intents)
     failing = failing_checks([first, second, _mount_check(document, "b"), broken])
     assert list(failing) == [3] and "malformed" in failing[3]
 
@@ -153,7 +155,7 @@ def test_anchored_diff_is_difflibs_on_fix_shaped_changes():
         if line.startswith("    # volumes:"):
             new[-1] = line.replace("# ", "", 1)
     assert len(old) + len(new) > 3000  # the anchored path
-    assert "".join(_unified_diff(old, new, "a", "a")) == "".join(difflib.unified_diff(old, new, "a", "a"))
+    assert "".join(anchored_diff(old, new, "a", "a")) == "".join(difflib.unified_diff(old, new, "a", "a"))
 
 
 def test_anchored_opcodes_always_rebuild_the_new_text():
@@ -170,7 +172,7 @@ def test_anchored_opcodes_always_rebuild_the_new_text():
                 del new[at : at + 2]
         rebuilt: list[str] = []
         i = j = 0
-        for tag, i1, i2, j1, j2 in _anchored_opcodes(old, new):
+        for tag, i1, i2, j1, j2 in anchored_opcodes(old, new):
             assert (i1, j1) == (i, j)
             if tag == "equal":
                 assert old[i1:i2] == new[j1:j2]
