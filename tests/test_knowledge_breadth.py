@@ -47,6 +47,11 @@ DATA_STORES = [
     ("bitnami/clickhouse-keeper:25", ["/bitnami/clickhouse-keeper"]),
     ("public.ecr.aws/bitnami/activemq:6.1", ["/bitnami/activemq/data"]),
     ("bitnamilegacy/scylladb:2025.1", ["/bitnami/scylladb/data"]),
+    ("harisekhon/hbase:2.1", ["/hbase-data"]),
+    ("starrocks/fe-ubuntu:3.3.5", ["/opt/starrocks/fe/meta"]),
+    ("starrocks/be-ubuntu:3.3.5", ["/opt/starrocks/be/storage"]),
+    ("apache/doris:fe-3.0.5", ["/opt/apache-doris/fe/doris-meta"]),
+    ("apache/doris:be-3.0.5", ["/opt/apache-doris/be/storage"]),
 ]
 
 APPLICATIONS = [
@@ -98,6 +103,22 @@ APPLICATIONS = [
     ("bitnami/ejbca:8", ["/bitnami/ejbca"]),
     ("bitnami/phabricator:2021", ["/bitnami/phabricator"]),
     ("bitnamilegacy/testlink:1", ["/bitnami/testlink"]),
+    ("mautic/mautic:5-apache", ["/var/www/html/config", "/var/www/html/docroot/media/files", "/var/www/html/docroot/media/images"]),
+    ("mautic/mautic:v4", ["/var/www/html"]),
+    ("espocrm/espocrm:9.0", ["/var/www/html"]),
+    ("glpi/glpi:11.0", ["/var/glpi"]),
+    ("diouxx/glpi:latest", ["/var/www/html/glpi"]),
+    ("twentycrm/twenty:v1.0", ["/app/packages/twenty-server/.local-storage"]),
+    ("frappe/erpnext:v15.78.0", ["/home/frappe/frappe-bench/sites"]),
+    ("langgenius/dify-api:1.11.1", ["/app/api/storage"]),
+    ("stirlingtools/stirling-pdf:1.0.0", ["/configs"]),
+    ("searxng/searxng:2025.1.1", ["/etc/searxng"]),
+    ("akaunting/akaunting:3.1", ["/var/www/html/storage", "/var/www/html/modules"]),
+    ("ghcr.io/go-shiori/shiori:v1.7.0", ["/shiori"]),
+    ("tomsquest/docker-radicale:3.2.3.0", ["/data"]),
+    ("pufferpanel/pufferpanel:v3.0.0", ["/var/lib/pufferpanel"]),
+    ("bbilly1/tubearchivist:v0.4.13", ["/youtube", "/cache"]),
+    ("solidnerd/bookstack:24.10", ["/var/www/bookstack/public/uploads", "/var/www/bookstack/storage/uploads"]),
 ]
 
 LOOK_ALIKES = [
