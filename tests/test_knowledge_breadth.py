@@ -52,6 +52,8 @@ DATA_STORES = [
     ("starrocks/be-ubuntu:3.3.5", ["/opt/starrocks/be/storage"]),
     ("apache/doris:fe-3.0.5", ["/opt/apache-doris/fe/doris-meta"]),
     ("apache/doris:be-3.0.5", ["/opt/apache-doris/be/storage"]),
+    ("vitess/lite:v21.0.0", ["/vt/vtdataroot"]),
+    ("apachepinot/pinot:1.2.0", ["/opt/pinot/data"]),
 ]
 
 APPLICATIONS = [
@@ -119,6 +121,11 @@ APPLICATIONS = [
     ("pufferpanel/pufferpanel:v3.0.0", ["/var/lib/pufferpanel"]),
     ("bbilly1/tubearchivist:v0.4.13", ["/youtube", "/cache"]),
     ("solidnerd/bookstack:24.10", ["/var/www/bookstack/public/uploads", "/var/www/bookstack/storage/uploads"]),
+    ("ghcr.io/ajnart/homarr:0.15.3", ["/app/data/configs", "/app/public/icons", "/data"]),
+    ("ghcr.io/pocket-id/pocket-id:v1", ["/app/data"]),
+    ("zwavejs/zwave-js-ui:9.27.0", ["/usr/src/app/store"]),
+    ("ghcr.io/thomiceli/opengist:1.8", ["/opengist"]),
+    ("evcc/evcc:0.131.0", ["/root/.evcc"]),
 ]
 
 LOOK_ALIKES = [
@@ -174,6 +181,8 @@ def test_look_alikes_are_not_flagged(tmp_path, image):
         ("    image: traccar/traccar:6.5\n    environment:\n      CONFIG_USE_ENVIRONMENT_VARIABLES: 'true'\n      DATABASE_DRIVER: org.postgresql.Driver\n", False),
         ("    image: traccar/traccar:6.5\n", True),
         ("    image: drone/drone:2\n    environment:\n      DRONE_DATABASE_DRIVER: postgres\n", False),
+        ("    image: twentycrm/twenty:v1.0\n    environment:\n      STORAGE_TYPE: s3\n", False),
+        ("    image: twentycrm/twenty:v1.0\n    environment:\n      STORAGE_TYPE: local\n", True),
         ("    image: vikunja/vikunja:0.24\n    environment:\n      VIKUNJA_DATABASE_TYPE: postgres\n    volumes:\n      - ./files:/app/vikunja/files\n", False),
         ("    image: vikunja/vikunja:0.24\n    environment:\n      VIKUNJA_DATABASE_TYPE: sqlite\n    volumes:\n      - ./files:/app/vikunja/files\n", True),
         ("    image: directus/directus:11.1\n    environment:\n      DB_CLIENT: sqlite3\n      DB_FILENAME: /srv/db/data.db\n    volumes:\n      - ./db:/srv/db\n      - ./up:/directus/uploads\n", False),
@@ -206,6 +215,19 @@ def test_an_external_database_leaves_the_uploads(tmp_path):
     assert _lint(tmp_path, service + "    volumes:\n      - ./up:/directus/uploads\n") == []
     [finding] = _lint(tmp_path, "    image: directus/directus:11.1\n    volumes:\n      - ./up:/directus/uploads\n")
     assert "/directus/database" in finding.message
+
+
+@pytest.mark.parametrize(
+    "image, family",
+    [
+        ("ghcr.io/element-hq/synapse:v1.120.0", "matrix-synapse"),
+        ("ghcr.io/usememos/memos:0.24", "memos"),
+        ("ghcr.io/dani-garcia/vaultwarden:1.32.0", "vaultwarden"),
+    ],
+)
+def test_the_same_image_under_its_other_names(image, family):
+    """Synapse moved to element-hq, memos publishes as usememos, vaultwarden also on ghcr.io/dani-garcia."""
+    assert default_knowledge().match(image).id == family
 
 
 def test_external_database_is_explained():
