@@ -126,6 +126,17 @@ APPLICATIONS = [
     ("zwavejs/zwave-js-ui:9.27.0", ["/usr/src/app/store"]),
     ("ghcr.io/thomiceli/opengist:1.8", ["/opengist"]),
     ("evcc/evcc:0.131.0", ["/root/.evcc"]),
+    ("mayswind/ezbookkeeping:0.8.0", ["/ezbookkeeping/data", "/ezbookkeeping/storage"]),
+    ("crazymax/diun:4.28", ["/data"]),
+    ("charmcli/soft-serve:v0.8.1", ["/soft-serve"]),
+    ("f0rc3/gokapi:v1.9.6", ["/app/data", "/app/config"]),
+    ("alexxit/go2rtc:1.9.7", ["/config"]),
+    ("dullage/flatnotes:v5", ["/data"]),
+    ("jevolk/tuwunel:v1.4.0", ["/var/lib/tuwunel"]),
+    ("ghcr.io/sillytavern/sillytavern:1.12.11", ["/home/node/app/config", "/home/node/app/data"]),
+    ("caronc/apprise:1.1", ["/config"]),
+    ("ghcr.io/kieraneglin/pinchflat:v2025.1.17", ["/config", "/downloads"]),
+    ("qbittorrentofficial/qbittorrent-nox:5.0.3-1", ["/config", "/downloads"]),
 ]
 
 LOOK_ALIKES = [
