@@ -137,6 +137,18 @@ APPLICATIONS = [
     ("caronc/apprise:1.1", ["/config"]),
     ("ghcr.io/kieraneglin/pinchflat:v2025.1.17", ["/config", "/downloads"]),
     ("qbittorrentofficial/qbittorrent-nox:5.0.3-1", ["/config", "/downloads"]),
+    ("matrixdotorg/dendrite-monolith:v0.13.8", ["/etc/dendrite"]),
+    ("codercom/code-server:4.96.4", ["/home/coder/.config", "/home/coder/.local"]),
+    ("ghcr.io/tale/headplane:0.5.10", ["/var/lib/headplane"]),
+    ("onlyoffice/documentserver:8.2", ["/var/www/onlyoffice/Data", "/var/lib/onlyoffice"]),
+    ("ghcr.io/music-assistant/server:2.3.6", ["/data"]),
+    ("2fauth/2fauth:5.4.3", ["/2fauth"]),
+    ("ghcr.io/jordan-dalby/bytestash:1.5.6", ["/data/snippets"]),
+    ("ghcr.io/recyclarr/recyclarr:7.4.0", ["/config"]),
+    ("ghcr.io/jorenn92/maintainerr:2.2.1", ["/opt/data"]),
+    ("rommapp/romm:3.7.3", ["/romm/resources", "/romm/assets"]),
+    ("crocodilestick/calibre-web-automated:V3.0.4", ["/config", "/calibre-library"]),
+    ("deconzcommunity/deconz:2.28.1", ["/opt/deCONZ"]),
 ]
 
 LOOK_ALIKES = [
