@@ -149,6 +149,8 @@ APPLICATIONS = [
     ("rommapp/romm:3.7.3", ["/romm/resources", "/romm/assets"]),
     ("crocodilestick/calibre-web-automated:V3.0.4", ["/config", "/calibre-library"]),
     ("deconzcommunity/deconz:2.28.1", ["/opt/deCONZ"]),
+    ("prom/alertmanager:v0.27.0", ["/alertmanager"]),
+    ("penpotapp/backend:2.3.2", ["/opt/data/assets"]),
 ]
 
 LOOK_ALIKES = [
@@ -206,6 +208,7 @@ def test_look_alikes_are_not_flagged(tmp_path, image):
         ("    image: drone/drone:2\n    environment:\n      DRONE_DATABASE_DRIVER: postgres\n", False),
         ("    image: twentycrm/twenty:v1.0\n    environment:\n      STORAGE_TYPE: s3\n", False),
         ("    image: twentycrm/twenty:v1.0\n    environment:\n      STORAGE_TYPE: local\n", True),
+        ("    image: penpotapp/backend:2.3.2\n    environment:\n      PENPOT_ASSETS_STORAGE_BACKEND: assets-s3\n", False),
         ("    image: vikunja/vikunja:0.24\n    environment:\n      VIKUNJA_DATABASE_TYPE: postgres\n    volumes:\n      - ./files:/app/vikunja/files\n", False),
         ("    image: vikunja/vikunja:0.24\n    environment:\n      VIKUNJA_DATABASE_TYPE: sqlite\n    volumes:\n      - ./files:/app/vikunja/files\n", True),
         ("    image: directus/directus:11.1\n    environment:\n      DB_CLIENT: sqlite3\n      DB_FILENAME: /srv/db/data.db\n    volumes:\n      - ./db:/srv/db\n      - ./up:/directus/uploads\n", False),
@@ -221,6 +224,7 @@ def test_an_external_database_leaves_nothing_to_persist(tmp_path, service, flagg
     [
         "    image: falkordb/falkordb:v4.4.1\n    environment:\n      FALKORDB_DATA_PATH: /data\n    volumes:\n      - ./fk:/data\n",
         "    image: ghcr.io/silverbulletmd/silverbullet:v2\n    environment:\n      SB_FOLDER: /notes\n    volumes:\n      - ./notes:/notes\n",
+        "    image: quay.io/prometheus/alertmanager:v0.27.0\n    command: [\"--storage.path=/srv/am\"]\n    volumes:\n      - ./am:/srv/am\n",
         "    image: codenotary/immudb:1.9.5\n    command: [\"--dir=/srv/immu\"]\n    volumes:\n      - ./immu:/srv/immu\n",
         # laradock: an empty ${METABASE_DB_FILE} leaves "/metabase-data/", a directory, not a file in /
         "    image: metabase/metabase:latest\n    environment:\n      - MB_DB_FILE=/metabase-data/${METABASE_DB_FILE}\n    volumes:\n      - ./mb:/metabase-data\n",
