@@ -140,17 +140,20 @@ APPLICATIONS = [
     ("matrixdotorg/dendrite-monolith:v0.13.8", ["/etc/dendrite"]),
     ("codercom/code-server:4.96.4", ["/home/coder/.config", "/home/coder/.local"]),
     ("ghcr.io/tale/headplane:0.5.10", ["/var/lib/headplane"]),
-    ("onlyoffice/documentserver:8.2", ["/var/www/onlyoffice/Data", "/var/lib/onlyoffice"]),
+    ("onlyoffice/documentserver:8.2", ["/var/www/onlyoffice/Data"]),
     ("ghcr.io/music-assistant/server:2.3.6", ["/data"]),
     ("2fauth/2fauth:5.4.3", ["/2fauth"]),
     ("ghcr.io/jordan-dalby/bytestash:1.5.6", ["/data/snippets"]),
     ("ghcr.io/recyclarr/recyclarr:7.4.0", ["/config"]),
     ("ghcr.io/jorenn92/maintainerr:2.2.1", ["/opt/data"]),
-    ("rommapp/romm:3.7.3", ["/romm/resources", "/romm/assets"]),
+    ("rommapp/romm:3.7.3", ["/romm/assets"]),
     ("crocodilestick/calibre-web-automated:V3.0.4", ["/config", "/calibre-library"]),
     ("deconzcommunity/deconz:2.28.1", ["/opt/deCONZ"]),
     ("prom/alertmanager:v0.27.0", ["/alertmanager"]),
     ("penpotapp/backend:2.3.2", ["/opt/data/assets"]),
+    ("openlistteam/openlist:v4.0.0", ["/opt/openlist/data"]),
+    ("bellamy/wallos:2.38.0", ["/var/www/html/db", "/var/www/html/images/uploads/logos"]),
+    ("ghcr.io/nodebb/nodebb:4.0.0", ["/opt/config", "/usr/src/app/public/uploads"]),
 ]
 
 LOOK_ALIKES = [
