@@ -154,6 +154,8 @@ APPLICATIONS = [
     ("openlistteam/openlist:v4.0.0", ["/opt/openlist/data"]),
     ("bellamy/wallos:2.38.0", ["/var/www/html/db", "/var/www/html/images/uploads/logos"]),
     ("ghcr.io/nodebb/nodebb:4.0.0", ["/opt/config", "/usr/src/app/public/uploads"]),
+    ("fhem/fhem:latest", ["/opt/fhem"]),
+    ("localai/localai:v2.24.2-aio-cpu", ["/models"]),
 ]
 
 LOOK_ALIKES = [
