@@ -47,6 +47,13 @@ DATA_STORES = [
     ("bitnami/clickhouse-keeper:25", ["/bitnami/clickhouse-keeper"]),
     ("public.ecr.aws/bitnami/activemq:6.1", ["/bitnami/activemq/data"]),
     ("bitnamilegacy/scylladb:2025.1", ["/bitnami/scylladb/data"]),
+    ("harisekhon/hbase:2.1", ["/hbase-data"]),
+    ("starrocks/fe-ubuntu:3.3.5", ["/opt/starrocks/fe/meta"]),
+    ("starrocks/be-ubuntu:3.3.5", ["/opt/starrocks/be/storage"]),
+    ("apache/doris:fe-3.0.5", ["/opt/apache-doris/fe/doris-meta"]),
+    ("apache/doris:be-3.0.5", ["/opt/apache-doris/be/storage"]),
+    ("vitess/lite:v21.0.0", ["/vt/vtdataroot"]),
+    ("apachepinot/pinot:1.2.0", ["/opt/pinot/data"]),
 ]
 
 APPLICATIONS = [
@@ -98,6 +105,57 @@ APPLICATIONS = [
     ("bitnami/ejbca:8", ["/bitnami/ejbca"]),
     ("bitnami/phabricator:2021", ["/bitnami/phabricator"]),
     ("bitnamilegacy/testlink:1", ["/bitnami/testlink"]),
+    ("mautic/mautic:5-apache", ["/var/www/html/config", "/var/www/html/docroot/media/files", "/var/www/html/docroot/media/images"]),
+    ("mautic/mautic:v4", ["/var/www/html"]),
+    ("espocrm/espocrm:9.0", ["/var/www/html"]),
+    ("glpi/glpi:11.0", ["/var/glpi"]),
+    ("diouxx/glpi:latest", ["/var/www/html/glpi"]),
+    ("twentycrm/twenty:v1.0", ["/app/packages/twenty-server/.local-storage"]),
+    ("frappe/erpnext:v15.78.0", ["/home/frappe/frappe-bench/sites"]),
+    ("langgenius/dify-api:1.11.1", ["/app/api/storage"]),
+    ("stirlingtools/stirling-pdf:1.0.0", ["/configs"]),
+    ("searxng/searxng:2025.1.1", ["/etc/searxng"]),
+    ("akaunting/akaunting:3.1", ["/var/www/html/storage", "/var/www/html/modules"]),
+    ("ghcr.io/go-shiori/shiori:v1.7.0", ["/shiori"]),
+    ("tomsquest/docker-radicale:3.2.3.0", ["/data"]),
+    ("pufferpanel/pufferpanel:v3.0.0", ["/var/lib/pufferpanel"]),
+    ("bbilly1/tubearchivist:v0.4.13", ["/youtube", "/cache"]),
+    ("solidnerd/bookstack:24.10", ["/var/www/bookstack/public/uploads", "/var/www/bookstack/storage/uploads"]),
+    ("ghcr.io/ajnart/homarr:0.15.3", ["/app/data/configs", "/app/public/icons", "/data"]),
+    ("ghcr.io/pocket-id/pocket-id:v1", ["/app/data"]),
+    ("zwavejs/zwave-js-ui:9.27.0", ["/usr/src/app/store"]),
+    ("ghcr.io/thomiceli/opengist:1.8", ["/opengist"]),
+    ("evcc/evcc:0.131.0", ["/root/.evcc"]),
+    ("mayswind/ezbookkeeping:0.8.0", ["/ezbookkeeping/data", "/ezbookkeeping/storage"]),
+    ("crazymax/diun:4.28", ["/data"]),
+    ("charmcli/soft-serve:v0.8.1", ["/soft-serve"]),
+    ("f0rc3/gokapi:v1.9.6", ["/app/data", "/app/config"]),
+    ("alexxit/go2rtc:1.9.7", ["/config"]),
+    ("dullage/flatnotes:v5", ["/data"]),
+    ("jevolk/tuwunel:v1.4.0", ["/var/lib/tuwunel"]),
+    ("ghcr.io/sillytavern/sillytavern:1.12.11", ["/home/node/app/config", "/home/node/app/data"]),
+    ("caronc/apprise:1.1", ["/config"]),
+    ("ghcr.io/kieraneglin/pinchflat:v2025.1.17", ["/config", "/downloads"]),
+    ("qbittorrentofficial/qbittorrent-nox:5.0.3-1", ["/config", "/downloads"]),
+    ("matrixdotorg/dendrite-monolith:v0.13.8", ["/etc/dendrite"]),
+    ("codercom/code-server:4.96.4", ["/home/coder/.config", "/home/coder/.local"]),
+    ("ghcr.io/tale/headplane:0.5.10", ["/var/lib/headplane"]),
+    ("onlyoffice/documentserver:8.2", ["/var/www/onlyoffice/Data"]),
+    ("ghcr.io/music-assistant/server:2.3.6", ["/data"]),
+    ("2fauth/2fauth:5.4.3", ["/2fauth"]),
+    ("ghcr.io/jordan-dalby/bytestash:1.5.6", ["/data/snippets"]),
+    ("ghcr.io/recyclarr/recyclarr:7.4.0", ["/config"]),
+    ("ghcr.io/jorenn92/maintainerr:2.2.1", ["/opt/data"]),
+    ("rommapp/romm:3.7.3", ["/romm/assets"]),
+    ("crocodilestick/calibre-web-automated:V3.0.4", ["/config", "/calibre-library"]),
+    ("deconzcommunity/deconz:2.28.1", ["/opt/deCONZ"]),
+    ("prom/alertmanager:v0.27.0", ["/alertmanager"]),
+    ("penpotapp/backend:2.3.2", ["/opt/data/assets"]),
+    ("openlistteam/openlist:v4.0.0", ["/opt/openlist/data"]),
+    ("bellamy/wallos:2.38.0", ["/var/www/html/db", "/var/www/html/images/uploads/logos"]),
+    ("ghcr.io/nodebb/nodebb:4.0.0", ["/opt/config", "/usr/src/app/public/uploads"]),
+    ("fhem/fhem:latest", ["/opt/fhem"]),
+    ("localai/localai:v2.24.2-aio-cpu", ["/models"]),
 ]
 
 LOOK_ALIKES = [
@@ -160,6 +218,9 @@ def test_look_alikes_are_not_flagged(tmp_path, image):
         ("    image: traccar/traccar:6.5\n    environment:\n      CONFIG_USE_ENVIRONMENT_VARIABLES: 'true'\n      DATABASE_DRIVER: org.postgresql.Driver\n", False),
         ("    image: traccar/traccar:6.5\n", True),
         ("    image: drone/drone:2\n    environment:\n      DRONE_DATABASE_DRIVER: postgres\n", False),
+        ("    image: twentycrm/twenty:v1.0\n    environment:\n      STORAGE_TYPE: s3\n", False),
+        ("    image: twentycrm/twenty:v1.0\n    environment:\n      STORAGE_TYPE: local\n", True),
+        ("    image: penpotapp/backend:2.3.2\n    environment:\n      PENPOT_ASSETS_STORAGE_BACKEND: assets-s3\n", False),
         ("    image: vikunja/vikunja:0.24\n    environment:\n      VIKUNJA_DATABASE_TYPE: postgres\n    volumes:\n      - ./files:/app/vikunja/files\n", False),
         ("    image: vikunja/vikunja:0.24\n    environment:\n      VIKUNJA_DATABASE_TYPE: sqlite\n    volumes:\n      - ./files:/app/vikunja/files\n", True),
         ("    image: directus/directus:11.1\n    environment:\n      DB_CLIENT: sqlite3\n      DB_FILENAME: /srv/db/data.db\n    volumes:\n      - ./db:/srv/db\n      - ./up:/directus/uploads\n", False),
@@ -175,6 +236,7 @@ def test_an_external_database_leaves_nothing_to_persist(tmp_path, service, flagg
     [
         "    image: falkordb/falkordb:v4.4.1\n    environment:\n      FALKORDB_DATA_PATH: /data\n    volumes:\n      - ./fk:/data\n",
         "    image: ghcr.io/silverbulletmd/silverbullet:v2\n    environment:\n      SB_FOLDER: /notes\n    volumes:\n      - ./notes:/notes\n",
+        "    image: quay.io/prometheus/alertmanager:v0.27.0\n    command: [\"--storage.path=/srv/am\"]\n    volumes:\n      - ./am:/srv/am\n",
         "    image: codenotary/immudb:1.9.5\n    command: [\"--dir=/srv/immu\"]\n    volumes:\n      - ./immu:/srv/immu\n",
         # laradock: an empty ${METABASE_DB_FILE} leaves "/metabase-data/", a directory, not a file in /
         "    image: metabase/metabase:latest\n    environment:\n      - MB_DB_FILE=/metabase-data/${METABASE_DB_FILE}\n    volumes:\n      - ./mb:/metabase-data\n",
@@ -192,6 +254,19 @@ def test_an_external_database_leaves_the_uploads(tmp_path):
     assert _lint(tmp_path, service + "    volumes:\n      - ./up:/directus/uploads\n") == []
     [finding] = _lint(tmp_path, "    image: directus/directus:11.1\n    volumes:\n      - ./up:/directus/uploads\n")
     assert "/directus/database" in finding.message
+
+
+@pytest.mark.parametrize(
+    "image, family",
+    [
+        ("ghcr.io/element-hq/synapse:v1.120.0", "matrix-synapse"),
+        ("ghcr.io/usememos/memos:0.24", "memos"),
+        ("ghcr.io/dani-garcia/vaultwarden:1.32.0", "vaultwarden"),
+    ],
+)
+def test_the_same_image_under_its_other_names(image, family):
+    """Synapse moved to element-hq, memos publishes as usememos, vaultwarden also on ghcr.io/dani-garcia."""
+    assert default_knowledge().match(image).id == family
 
 
 def test_external_database_is_explained():
