@@ -52,7 +52,6 @@ DATA_STORES = [
     ("starrocks/be-ubuntu:3.3.5", ["/opt/starrocks/be/storage"]),
     ("apache/doris:fe-3.0.5", ["/opt/apache-doris/fe/doris-meta"]),
     ("apache/doris:be-3.0.5", ["/opt/apache-doris/be/storage"]),
-    ("vitess/lite:v21.0.0", ["/vt/vtdataroot"]),
     ("apachepinot/pinot:1.2.0", ["/opt/pinot/data"]),
 ]
 
