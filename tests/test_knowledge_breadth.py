@@ -155,9 +155,18 @@ APPLICATIONS = [
     ("ghcr.io/nodebb/nodebb:4.0.0", ["/opt/config", "/usr/src/app/public/uploads"]),
     ("fhem/fhem:latest", ["/opt/fhem"]),
     ("localai/localai:v2.24.2-aio-cpu", ["/models"]),
+    ("athou/commafeed:5.5.0-h2", ["/commafeed/data"]),
+    ("ghcr.io/hargata/lubelogger:v1.4.0", ["/App/data", "/App/wwwroot/documents", "/App/wwwroot/images"]),
+    ("thijsvanloef/palworld-server-docker:v1.3.0", ["/palworld"]),
+    ("ghcr.io/pocketpairjp/palserver:v1.0.5.102999", ["/pal/Package/Pal/Saved"]),
+    ("tombursch/kitchenowl:v0.6.4", ["/data"]),
+    ("ghcr.io/papra-hq/papra:0.8.2", ["/app/app-data"]),
+    ("josh5/unmanic:0.2.8", ["/config"]),
+    ("mayanedms/mayanedms:s4.7", ["/var/lib/mayan"]),
 ]
 
 LOOK_ALIKES = [
+    "tombursch/kitchenowl-web:v0.6.4",
     "jlesage/baseimage-gui:debian-12-v4",
     "lscr.io/linuxserver/socket-proxy:latest",
     "linuxserver/docker-compose:2.29.7",
