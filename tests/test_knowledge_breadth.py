@@ -53,6 +53,8 @@ DATA_STORES = [
     ("apache/doris:fe-3.0.5", ["/opt/apache-doris/fe/doris-meta"]),
     ("apache/doris:be-3.0.5", ["/opt/apache-doris/be/storage"]),
     ("apachepinot/pinot:1.2.0", ["/opt/pinot/data"]),
+    ("vesoft/nebula-storaged:v3.8.0", ["/usr/local/nebula/data/storage"]),
+    ("vesoft/nebula-metad:v3.8.0", ["/usr/local/nebula/data/meta"]),
 ]
 
 APPLICATIONS = [
@@ -163,9 +165,12 @@ APPLICATIONS = [
     ("ghcr.io/papra-hq/papra:0.8.2", ["/app/app-data"]),
     ("josh5/unmanic:0.2.8", ["/config"]),
     ("mayanedms/mayanedms:s4.7", ["/var/lib/mayan"]),
+    ("wolveix/satisfactory-server:v1.9.1", ["/config"]),
+    ("ghcr.io/pterodactyl/wings:v1.11.13", ["/var/lib/pterodactyl"]),
 ]
 
 LOOK_ALIKES = [
+    "vesoft/nebula-graphd:v3.8.0",
     "tombursch/kitchenowl-web:v0.6.4",
     "jlesage/baseimage-gui:debian-12-v4",
     "lscr.io/linuxserver/socket-proxy:latest",
@@ -246,6 +251,7 @@ def test_an_external_database_leaves_nothing_to_persist(tmp_path, service, flagg
         "    image: ghcr.io/silverbulletmd/silverbullet:v2\n    environment:\n      SB_FOLDER: /notes\n    volumes:\n      - ./notes:/notes\n",
         "    image: quay.io/prometheus/alertmanager:v0.27.0\n    command: [\"--storage.path=/srv/am\"]\n    volumes:\n      - ./am:/srv/am\n",
         "    image: codenotary/immudb:1.9.5\n    command: [\"--dir=/srv/immu\"]\n    volumes:\n      - ./immu:/srv/immu\n",
+        "    image: vesoft/nebula-storaged:v3.8.0\n    command: --meta_server_addrs=m:9559 --data_path=/data/storage\n    volumes:\n      - ./st:/data/storage\n",
         # laradock: an empty ${METABASE_DB_FILE} leaves "/metabase-data/", a directory, not a file in /
         "    image: metabase/metabase:latest\n    environment:\n      - MB_DB_FILE=/metabase-data/${METABASE_DB_FILE}\n    volumes:\n      - ./mb:/metabase-data\n",
     ],
