@@ -167,6 +167,12 @@ APPLICATIONS = [
     ("mayanedms/mayanedms:s4.7", ["/var/lib/mayan"]),
     ("wolveix/satisfactory-server:v1.9.1", ["/config"]),
     ("ghcr.io/pterodactyl/wings:v1.11.13", ["/var/lib/pterodactyl"]),
+    ("filebrowser/filebrowser:v2.32.0", ["/database"]),
+    ("germannewsmaker/myspeed:1.0.9", ["/myspeed/data"]),
+    ("selfhostedpro/yacht:v0.0.7-alpha", ["/config"]),
+    ("zoraxydocker/zoraxy:v3.1.8", ["/opt/zoraxy/config"]),
+    ("pawelmalak/flame:2.3.1", ["/app/data"]),
+    ("zerotier/zerotier:1.14.2", ["/var/lib/zerotier-one"]),
 ]
 
 LOOK_ALIKES = [
