@@ -173,6 +173,12 @@ APPLICATIONS = [
     ("zoraxydocker/zoraxy:v3.1.8", ["/opt/zoraxy/config"]),
     ("pawelmalak/flame:2.3.1", ["/app/data"]),
     ("zerotier/zerotier:1.14.2", ["/var/lib/zerotier-one"]),
+    ("ghcr.io/thelounge/thelounge:4.4.3", ["/var/opt/thelounge"]),
+    ("ghcr.io/ergochat/ergo:v2.14.0", ["/ircd"]),
+    ("ghcr.io/autobrr/autobrr:v1.53.0", ["/config"]),
+    ("ghcr.io/cross-seed/cross-seed:6.11.2", ["/config"]),
+    ("owntracks/recorder:0.9.9", ["/store"]),
+    ("kometateam/kometa:v2.1.0", ["/config"]),
 ]
 
 LOOK_ALIKES = [
