@@ -179,6 +179,8 @@ APPLICATIONS = [
     ("ghcr.io/cross-seed/cross-seed:6.11.2", ["/config"]),
     ("owntracks/recorder:0.9.9", ["/store"]),
     ("kometateam/kometa:v2.1.0", ["/config"]),
+    ("mtlynch/picoshare:1.4.5", ["/data"]),
+    ("psitrax/psitransfer:2.2.0", ["/data"]),
 ]
 
 LOOK_ALIKES = [
@@ -263,6 +265,7 @@ def test_an_external_database_leaves_nothing_to_persist(tmp_path, service, flagg
         "    image: ghcr.io/silverbulletmd/silverbullet:v2\n    environment:\n      SB_FOLDER: /notes\n    volumes:\n      - ./notes:/notes\n",
         "    image: quay.io/prometheus/alertmanager:v0.27.0\n    command: [\"--storage.path=/srv/am\"]\n    volumes:\n      - ./am:/srv/am\n",
         "    image: codenotary/immudb:1.9.5\n    command: [\"--dir=/srv/immu\"]\n    volumes:\n      - ./immu:/srv/immu\n",
+        "    image: psitrax/psitransfer:2.2.0\n    environment:\n      PSITRANSFER_UPLOAD_DIR: /srv/up\n    volumes:\n      - ./up:/srv/up\n",
         "    image: vesoft/nebula-storaged:v3.8.0\n    command: --meta_server_addrs=m:9559 --data_path=/data/storage\n    volumes:\n      - ./st:/data/storage\n",
         # laradock: an empty ${METABASE_DB_FILE} leaves "/metabase-data/", a directory, not a file in /
         "    image: metabase/metabase:latest\n    environment:\n      - MB_DB_FILE=/metabase-data/${METABASE_DB_FILE}\n    volumes:\n      - ./mb:/metabase-data\n",
