@@ -181,6 +181,10 @@ APPLICATIONS = [
     ("kometateam/kometa:v2.1.0", ["/config"]),
     ("mtlynch/picoshare:1.4.5", ["/data"]),
     ("psitrax/psitransfer:2.2.0", ["/data"]),
+    ("dockurr/windows:4.35", ["/storage"]),
+    ("qemux/qemu:7.12", ["/storage"]),
+    ("crazymax/rtorrent-rutorrent:5.1.5-0.9.8", ["/data"]),
+    ("foxcpp/maddy:0.8.1", ["/data"]),
 ]
 
 LOOK_ALIKES = [
@@ -291,6 +295,11 @@ def test_an_external_database_leaves_the_uploads(tmp_path):
         ("ghcr.io/element-hq/synapse:v1.120.0", "matrix-synapse"),
         ("ghcr.io/usememos/memos:0.24", "memos"),
         ("ghcr.io/dani-garcia/vaultwarden:1.32.0", "vaultwarden"),
+        ("ghcr.io/dockur/windows:4.35", "dockur-windows"),
+        ("qemux/qemu-docker:6.17", "qemux-qemu"),
+        ("meisnate12/plex-meta-manager:v1.20.0", "kometa"),
+        ("crossseed/cross-seed:5.9.2", "cross-seed"),
+        ("thelounge/thelounge:4.4.3", "thelounge"),
     ],
 )
 def test_the_same_image_under_its_other_names(image, family):
