@@ -55,6 +55,8 @@ DATA_STORES = [
     ("apachepinot/pinot:1.2.0", ["/opt/pinot/data"]),
     ("vesoft/nebula-storaged:v3.8.0", ["/usr/local/nebula/data/storage"]),
     ("vesoft/nebula-metad:v3.8.0", ["/usr/local/nebula/data/meta"]),
+    ("tile38/tile38:1.33.4", ["/data"]),
+    ("arcadedata/arcadedb:24.11.2", ["/home/arcadedb/databases"]),
 ]
 
 APPLICATIONS = [
@@ -270,6 +272,7 @@ def test_an_external_database_leaves_nothing_to_persist(tmp_path, service, flagg
         "    image: quay.io/prometheus/alertmanager:v0.27.0\n    command: [\"--storage.path=/srv/am\"]\n    volumes:\n      - ./am:/srv/am\n",
         "    image: codenotary/immudb:1.9.5\n    command: [\"--dir=/srv/immu\"]\n    volumes:\n      - ./immu:/srv/immu\n",
         "    image: psitrax/psitransfer:2.2.0\n    environment:\n      PSITRANSFER_UPLOAD_DIR: /srv/up\n    volumes:\n      - ./up:/srv/up\n",
+        "    image: tile38/tile38:1.33.4\n    command: [\"tile38-server\", \"-d\", \"/srv/t38\"]\n    volumes:\n      - ./t38:/srv/t38\n",
         "    image: vesoft/nebula-storaged:v3.8.0\n    command: --meta_server_addrs=m:9559 --data_path=/data/storage\n    volumes:\n      - ./st:/data/storage\n",
         # laradock: an empty ${METABASE_DB_FILE} leaves "/metabase-data/", a directory, not a file in /
         "    image: metabase/metabase:latest\n    environment:\n      - MB_DB_FILE=/metabase-data/${METABASE_DB_FILE}\n    volumes:\n      - ./mb:/metabase-data\n",
