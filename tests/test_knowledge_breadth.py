@@ -57,6 +57,7 @@ DATA_STORES = [
     ("vesoft/nebula-metad:v3.8.0", ["/usr/local/nebula/data/meta"]),
     ("tile38/tile38:1.33.4", ["/data"]),
     ("arcadedata/arcadedb:24.11.2", ["/home/arcadedb/databases"]),
+    ("apache/kudu:1.17.1", ["/var/lib/kudu"]),
 ]
 
 APPLICATIONS = [
@@ -273,6 +274,7 @@ def test_an_external_database_leaves_nothing_to_persist(tmp_path, service, flagg
         "    image: codenotary/immudb:1.9.5\n    command: [\"--dir=/srv/immu\"]\n    volumes:\n      - ./immu:/srv/immu\n",
         "    image: psitrax/psitransfer:2.2.0\n    environment:\n      PSITRANSFER_UPLOAD_DIR: /srv/up\n    volumes:\n      - ./up:/srv/up\n",
         "    image: tile38/tile38:1.33.4\n    command: [\"tile38-server\", \"-d\", \"/srv/t38\"]\n    volumes:\n      - ./t38:/srv/t38\n",
+        "    image: apache/kudu:1.17.1\n    command: master\n    environment:\n      DATA_DIR: /srv/kudu\n    volumes:\n      - ./kudu:/srv/kudu\n",
         "    image: vesoft/nebula-storaged:v3.8.0\n    command: --meta_server_addrs=m:9559 --data_path=/data/storage\n    volumes:\n      - ./st:/data/storage\n",
         # laradock: an empty ${METABASE_DB_FILE} leaves "/metabase-data/", a directory, not a file in /
         "    image: metabase/metabase:latest\n    environment:\n      - MB_DB_FILE=/metabase-data/${METABASE_DB_FILE}\n    volumes:\n      - ./mb:/metabase-data\n",
