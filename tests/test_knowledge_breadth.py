@@ -188,6 +188,7 @@ APPLICATIONS = [
     ("qemux/qemu:7.12", ["/storage"]),
     ("crazymax/rtorrent-rutorrent:5.1.5-0.9.8", ["/data"]),
     ("foxcpp/maddy:0.8.1", ["/data"]),
+    ("ghcr.io/ofkm/arcane:v1.2.0", ["/app/data"]),
 ]
 
 LOOK_ALIKES = [
