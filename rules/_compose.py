@@ -94,6 +94,19 @@ def items(service: "Service", key: str) -> Iterator[Item]:
             yield Item(base, value, None)
 
 
+def literal_binds(project: "Project") -> Iterator[tuple["Service", Item, Any]]:
+    """(service, volumes entry, parsed mount) of every bind mount written without `${...}` and with a source."""
+    from holdfast.mounts import parse_volume
+
+    for service in project.services.values():
+        for item in items(service, "volumes"):
+            if uses_variable(item.raw):
+                continue
+            mount = parse_volume(item.raw)
+            if mount is not None and mount.kind == "bind" and mount.source:
+                yield service, item, mount
+
+
 def scalar_origin(service: "Service", key: str) -> "Origin":
     """Where the effective value of a scalar key is written."""
     return service.origin(key)

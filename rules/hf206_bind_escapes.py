@@ -85,44 +85,37 @@ class BindSourceEscapesProject(Rule):
             raise ValueError(f"option 'sensitive-paths' of {cls.code} must be a list of absolute paths (got {value!r})")
 
     def check(self, ctx) -> Iterable[Finding]:
-        from holdfast.mounts import parse_volume
-        from holdfast.rules._compose import items, uses_variable
+        from holdfast.rules._compose import literal_binds
 
         root = os.path.abspath(ctx.project.directory)
         patterns = list(ctx.options.get("sensitive-paths", DEFAULT_SENSITIVE))
-        for service in ctx.project.services.values():
-            for item in items(service, "volumes"):
-                if uses_variable(item.raw):
-                    continue
-                mount = parse_volume(item.raw)
-                if mount is None or mount.kind != "bind" or not mount.source:
-                    continue
-                source = mount.source
-                if isinstance(item.raw, str) and not source.startswith((".", "/", "~")):
-                    continue  # `data/pg:/x` is a (bad) volume name: HF202
-                if source.startswith("/"):
-                    hit = sensitive_match(source, patterns)
-                    if hit is not None:
-                        yield ctx.finding(
-                            item.origin,
-                            (),
-                            f"service `{service.name}` bind-mounts the sensitive host path {source} ({'the Docker data root' if hit.startswith('/var/lib/docker') else 'host system files'}) into the container",
-                            service=service.name,
-                            data={"source": source},
-                        )
-                    continue
-                if source.startswith(("~", "\\")) or (len(source) > 1 and source[1] == ":"):
-                    continue
-                document = item.origin.document
-                base = root
-                if document not in ctx.project.documents and document.real_path:
-                    base = os.path.dirname(document.real_path)  # included / extended files resolve from their folder
-                resolved = os.path.normpath(os.path.join(base, source))
-                if resolved != root and not resolved.startswith(root.rstrip(os.sep) + os.sep):
+        for service, item, mount in literal_binds(ctx.project):
+            source = mount.source
+            if isinstance(item.raw, str) and not source.startswith((".", "/", "~")):
+                continue  # `data/pg:/x` is a (bad) volume name: HF202
+            if source.startswith("/"):
+                hit = sensitive_match(source, patterns)
+                if hit is not None:
                     yield ctx.finding(
                         item.origin,
                         (),
-                        f"service `{service.name}` bind-mounts {source}, which is outside the project folder ({os.path.relpath(resolved, root)}): the mount depends on where the project is checked out",
+                        f"service `{service.name}` bind-mounts the sensitive host path {source} ({'the Docker data root' if hit.startswith('/var/lib/docker') else 'host system files'}) into the container",
                         service=service.name,
                         data={"source": source},
                     )
+                continue
+            if source.startswith(("~", "\\")) or (len(source) > 1 and source[1] == ":"):
+                continue
+            document = item.origin.document
+            base = root
+            if document not in ctx.project.documents and document.real_path:
+                base = os.path.dirname(document.real_path)  # included / extended files resolve from their folder
+            resolved = os.path.normpath(os.path.join(base, source))
+            if resolved != root and not resolved.startswith(root.rstrip(os.sep) + os.sep):
+                yield ctx.finding(
+                    item.origin,
+                    (),
+                    f"service `{service.name}` bind-mounts {source}, which is outside the project folder ({os.path.relpath(resolved, root)}): the mount depends on where the project is checked out",
+                    service=service.name,
+                    data={"source": source},
+                )

@@ -52,20 +52,13 @@ class DockerSocketMounted(Rule):
     groups = ("security",)
 
     def check(self, ctx) -> Iterable[Finding]:
-        from holdfast.mounts import parse_volume
-        from holdfast.rules._compose import items, uses_variable
+        from holdfast.rules._compose import literal_binds
 
-        for service in ctx.project.services.values():
-            for item in items(service, "volumes"):
-                if uses_variable(item.raw):
-                    continue
-                mount = parse_volume(item.raw)
-                if mount is None or mount.kind != "bind" or not mount.source:
-                    continue
-                if mount.source.rstrip("/") in SOCKETS:
-                    yield ctx.finding(
-                        item.origin,
-                        (),
-                        f"service `{service.name}` mounts the engine socket {mount.source}: the container controls the Docker engine, which is root on the host",
-                        service=service.name,
-                    )
+        for service, item, mount in literal_binds(ctx.project):
+            if mount.source.rstrip("/") in SOCKETS:
+                yield ctx.finding(
+                    item.origin,
+                    (),
+                    f"service `{service.name}` mounts the engine socket {mount.source}: the container controls the Docker engine, which is root on the host",
+                    service=service.name,
+                )
